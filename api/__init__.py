@@ -1,0 +1,1 @@
+"""Opastin's HTTP API (FastAPI): search, about, health; later chat, consoles, channels."""

@@ -1,0 +1,171 @@
+"""The `opastin` command. A thin layer over the library: each command opens the
+store, calls one library function and prints the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from knowledge_base.bootstrap import build_search_service, ensure_imported, import_bundled, open_store
+from knowledge_base.contracts import Query, SearchResult
+from knowledge_base.errors import InvalidQuery, OpastinError
+from knowledge_base.language import SUPPORTED_LANGUAGES
+from knowledge_base.search import SearchService
+from knowledge_base.settings import Settings, get_settings
+
+EXIT_USAGE = 2
+
+
+class UsageError(click.UsageError):
+    """Exit 2 with the library's message, never a traceback."""
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _fail(error: OpastinError) -> None:
+    code = EXIT_USAGE if isinstance(error, InvalidQuery) else 1
+    click.echo(f"Error: {error}", err=True)
+    sys.exit(code)
+
+
+def _record_progress(records: Iterable[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:
+    from tqdm import tqdm
+
+    yield from tqdm(records, total=total, desc="importing", unit="service", file=sys.stderr)
+
+
+def _encode_progress() -> Any:
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc="encoding passages", unit="passage", file=sys.stderr)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+
+    return update
+
+
+def _open_search(settings: Settings) -> SearchService:
+    _engine, sessions = open_store(settings)
+    ensure_imported(sessions, settings)
+    return build_search_service(sessions, settings, progress=_encode_progress())
+
+
+def _result_json(result: SearchResult, **extra: Any) -> str:
+    return json.dumps({**extra, **asdict(result)}, ensure_ascii=False)
+
+
+def _print_human(result: SearchResult, out: TextIO) -> None:
+    for message in result.messages:
+        click.echo(message, file=out)
+    for rank, hit in enumerate(result.results, start=1):
+        click.echo(f"{rank}. {hit.name}  [{hit.id}, {hit.score:.3f}, {hit.text_language}]", file=out)
+        if hit.summary:
+            click.echo(f"   {hit.summary}", file=out)
+        click.echo(f"   {'; '.join(hit.why)}", file=out)
+        if hit.url:
+            click.echo(f"   {hit.url}", file=out)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """Opastin: multilingual guidance over the public service catalogue."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def kb() -> None:
+    """The service knowledge base."""
+
+
+@kb.command("import")
+def kb_import() -> None:
+    """Import the bundled catalogue (idempotent; edited services are flagged, not overwritten)."""
+    settings = _settings()
+    try:
+        _engine, sessions = open_store(settings)
+        report = import_bundled(sessions, settings, progress=_record_progress)
+    except OpastinError as error:
+        _fail(error)
+    click.echo(json.dumps(report.summary()))
+
+
+@kb.command("export-vectors")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def kb_export_vectors(path: Path) -> None:
+    """Write the vectors of every published passage to PATH (the file shipped in the repo)."""
+    from knowledge_base.vector_export import export_vectors
+
+    settings = _settings()
+    try:
+        count = export_vectors(settings, path, progress=_encode_progress())
+    except OpastinError as error:
+        _fail(error)
+    click.echo(f"wrote {count} passage vectors to {path}")
+
+
+def _check_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if code not in SUPPORTED_LANGUAGES:
+        raise UsageError(f"unsupported language {value!r}; supported: {' '.join(SUPPORTED_LANGUAGES)}")
+    return code
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--lang", callback=_check_lang, help="The user's language; used when the text is too short to tell.")
+@click.option("--age", type=click.IntRange(0, 130), help="The user's age.")
+@click.option("--municipality", help="Municipality code or name (any inflection).")
+@click.option("--top", "top_k", type=click.IntRange(1, 50), default=None, help="How many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--batch", type=click.File("r", encoding="utf-8"), help='JSONL file of {"qid", "query", "lang"?}.')
+def search(
+    text: str | None,
+    lang: str | None,
+    age: int | None,
+    municipality: str | None,
+    top_k: int | None,
+    as_json: bool,
+    batch: TextIO | None,
+) -> None:
+    """Find services that fit TEXT, in any supported language."""
+    if (text is None) == (batch is None):
+        raise UsageError("give either TEXT or --batch FILE")
+    settings = _settings()
+    top_k = top_k or settings.default_top_k
+    try:
+        service = _open_search(settings)
+        if batch is not None:
+            for line_number, line in enumerate(batch, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    query = Query(item["query"], item.get("lang") or lang, age, municipality, top_k=top_k)
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise InvalidQuery(f"--batch line {line_number}: expected {{\"qid\", \"query\"}} ({error})") from error
+                click.echo(_result_json(service.search(query), qid=item.get("qid")))
+            return
+        assert text is not None
+        result = service.search(Query(text, lang, age, municipality, top_k=top_k))
+    except OpastinError as error:
+        _fail(error)
+    if as_json:
+        click.echo(_result_json(result))
+    else:
+        _print_human(result, sys.stdout)

@@ -1,0 +1,68 @@
+"""Plain values passed between the store, the index and callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ServiceText:
+    language: str
+    name: str
+    summary: str = ""
+    description: str = ""
+    synonyms: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """A published service as search and the bot see it (no internal instructions)."""
+
+    id: str
+    organisation_id: str
+    area_type: str  # "local" or "national"
+    municipality_code: str | None
+    texts: dict[str, ServiceText]
+    source_url: str | None = None
+    licence: str = ""
+    target_groups: tuple[str, ...] = ()
+    life_events: tuple[str, ...] = ()
+    links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    channels: tuple[dict[str, Any], ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    immigrants: bool = False
+    employment_statuses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    language: str | None = None  # the caller's language; None means detect
+    age: int | None = None
+    municipality: str | None = None  # code or name, any inflection
+    target_group: str | None = None  # PTV code, e.g. KR1.3
+    life_event: str | None = None  # e.g. IMMIGRATING_TO_FINLAND
+    employment_status: str | None = None
+    service_language: str | None = None  # only services with text in this language
+    top_k: int = 5
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    score: float
+    name: str
+    summary: str
+    text_language: str
+    url: str | None
+    why: list[str]
+    eligibility: str  # "fits" or "unknown"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    language: str
+    results: list[SearchHit]
+    messages: list[str] = field(default_factory=list)

