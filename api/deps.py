@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.chat import ChatService, Notifier
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings
 
@@ -28,3 +29,15 @@ def _session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 SessionDep = Annotated[Session, Depends(_session)]
+
+
+def _chat(request: Request) -> ChatService:
+    return request.app.state.chat  # type: ignore[no-any-return]
+
+
+def _notifier(request: Request) -> Notifier:
+    return request.app.state.notifier  # type: ignore[no-any-return]
+
+
+ChatDep = Annotated[ChatService, Depends(_chat)]
+NotifierDep = Annotated[Notifier, Depends(_notifier)]

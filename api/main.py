@@ -3,19 +3,36 @@ kept on `app.state`; nothing is built at import."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
-from api.routes import about, health, search, services
+from api.rasa_client import RasaClient
+from api.routes import about, chat, health, search, services
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
+from knowledge_base.i18n import Catalogue
+from knowledge_base.safety import SafetyTerms
 from knowledge_base.settings import Settings, get_settings
+from knowledge_base.sources import load_safety_contacts
 
 logger = logging.getLogger(__name__)
+
+
+async def _retry_backlog(chat_service: ChatService, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await chat_service.process_backlog()
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
+            logger.exception("backlog round failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,12 +46,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessions = sessions
         app.state.search = await run_in_threadpool(build_search_service, sessions, settings)
         logger.info("search ready over %d services", app.state.search.service_count)
+        http = httpx.AsyncClient()
+        app.state.http = http
+        app.state.rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
+        app.state.notifier = Notifier()
+        app.state.chat = ChatService(
+            sessions=sessions,
+            rasa=app.state.rasa,
+            messages=Catalogue.load(),
+            safety_contacts=load_safety_contacts(settings.data_dir),
+            safety_terms=SafetyTerms.load(settings.data_dir),
+            notifier=app.state.notifier,
+        )
+        retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
         yield
+        retry.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retry
+        await http.aclose()
         engine.dispose()
 
     app = FastAPI(title="Opastin", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (search.router, services.router, about.router, health.router):
+    for router in (chat.router, search.router, services.router, about.router, health.router):
         app.include_router(router)
     return app

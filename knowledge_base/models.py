@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -50,6 +50,7 @@ class Service(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_changed: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
     texts: Mapped[list[ServiceText]] = relationship(
         back_populates="service", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -70,3 +71,58 @@ class ServiceText(Base):
     internal_instructions: Mapped[str] = mapped_column(Text, default="")
 
     service: Mapped[Service] = relationship(back_populates="texts")
+
+
+class Conversation(Base):
+    """One person's conversation on one channel; the token proves it is theirs."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(3))
+    language_pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # the user chose it explicitly
+    state: Mapped[str] = mapped_column(String(12), default="bot", index=True)
+    next_seq: Mapped[int] = mapped_column(Integer, default=1)
+    external_ref: Mapped[str | None] = mapped_column(String(80), index=True)  # e.g. a Telegram chat id
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """Every message in and out, stored before it is processed, numbered per conversation."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "client_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(3))  # in, out
+    author: Mapped[str] = mapped_column(String(12))  # user, bot, counsellor, system
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # key, buttons, services
+    client_message_id: Mapped[str | None] = mapped_column(String(80))
+    # Inbound: pending until the bot has answered it, or forwarded to a counsellor.
+    status: Mapped[str] = mapped_column(String(12), default="", index=True)
+    reply_to: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Handover(Base):
+    """A request for a human counsellor, with what the bot learned."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # requested, offered, safety
+    language: Mapped[str] = mapped_column(String(3))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    safety: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="waiting", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -36,6 +36,8 @@ def to_record(row: Service) -> ServiceRecord:
         age_max=row.extracted_age_max,
         immigrants=row.extracted_immigrants,
         employment_statuses=tuple(row.extracted_employment_statuses),
+        organisation_name=row.organisation.name if row.organisation else "",
+        imported_on=row.imported_at.date().isoformat() if row.imported_at else "",
     )
 
 

@@ -11,13 +11,16 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import repository
 from knowledge_base.contracts import Query, SearchHit, SearchResult, ServiceRecord, ServiceText
+from knowledge_base.bm25 import LexicalIndex, service_documents
 from knowledge_base.embedding import Embedder
-from knowledge_base.errors import IndexNotReady, InvalidQuery
+from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
+from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
 from knowledge_base.passages import passages_for_service
 from knowledge_base.settings import Settings
+from knowledge_base.text_analysis import Analyzer
 from knowledge_base.vector_index import VectorIndex
 from knowledge_base.vector_store import VectorStore
 
@@ -25,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 HELSINKI_CODE = "091"
 CANDIDATE_PASSAGES = 300
+LEXICAL_CANDIDATES = 100
+GATE_LEXICAL_HITS_CAP = 50
 # Extracted eligibility only ranks: a service whose stated age range excludes the user
 # drops below comparable ones but stays findable.
 AGE_MISMATCH_PENALTY = 0.03
@@ -51,9 +56,13 @@ class SearchService:
         municipalities: MunicipalityDirectory,
         messages: Catalogue,
         settings: Settings,
+        lexical: LexicalIndex | None = None,
+        gate: RelevanceGate | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self._services = services
+        self._lexical = lexical
+        self._gate = gate
         self._embedder = embedder
         self._municipalities = municipalities
         self._messages = messages
@@ -77,19 +86,35 @@ class SearchService:
         progress: Callable[[int, int], None] | None = None,
     ) -> SearchService:
         store = VectorStore(embedder.backend_id, settings.shipped_vectors, settings.vector_cache_path)
+        services = repository.published_services(session=session)
+        lexical = LexicalIndex.build(
+            service_documents(services),
+            Analyzer(),
+            cache_dir=settings.state_dir / "lexical",
+            shipped_terms=settings.shipped_terms,
+        )
+        gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         return cls(
-            services=repository.published_services(session=session),
+            services=services,
             embedder=embedder,
             store=store,
             municipalities=MunicipalityDirectory.load(),
             messages=Catalogue.load(),
             settings=settings,
+            lexical=lexical,
+            gate=gate,
             progress=progress,
         )
 
     @property
     def service_count(self) -> int:
         return len(self._services)
+
+    def record(self, service_id: str) -> ServiceRecord:
+        for service in self._services:
+            if service.id == service_id:
+                return service
+        raise NotFound(f"no published service {service_id!r}")
 
     def search(self, query: Query) -> SearchResult:
         text = query.text.strip()
@@ -105,23 +130,16 @@ class SearchService:
         if self._index is None:
             raise IndexNotReady("the catalogue is empty: run `opastin kb import`")
 
-        query_vector = self._embedder.encode_queries([text])[0]
-        scores, ids = self._index.search(query_vector, CANDIDATE_PASSAGES)
-        best: dict[int, float] = {}
-        for score, passage_id in zip(scores.tolist(), ids.tolist(), strict=True):
-            if passage_id < 0:
-                continue
-            service_index = self._refs[passage_id].service_index
-            best[service_index] = max(best.get(service_index, -1.0), score)
-
+        dense, lexical = self.candidates(text, language)
+        fused = self._fuse(dense, lexical)
         ranked: list[tuple[float, ServiceRecord]] = []
-        for service_index, score in best.items():
+        for service_index, score in fused.items():
             service = self._services[service_index]
             if not self._passes_filters(service, query, municipality):
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
         ranked.sort(key=lambda item: -item[0])
-        if not ranked or ranked[0][0] < self._settings.min_relevance:
+        if not ranked or not self._relevant(dense, lexical, language):
             return SearchResult(language, [], [self._messages.text("search.no_results", language)])
 
         hits = [self._hit(service, score, language, query, municipality) for score, service in ranked[: query.top_k]]
@@ -133,6 +151,56 @@ class SearchService:
                 )
             )
         return SearchResult(language, hits, messages)
+
+    def candidates(self, text: str, language: str) -> tuple[dict[int, float], list[tuple[int, float]]]:
+        """Dense best score per service index, and BM25 (service index, score) best first."""
+        assert self._index is not None
+        query_vector = self._embedder.encode_queries([text])[0]
+        scores, ids = self._index.search(query_vector, CANDIDATE_PASSAGES)
+        dense: dict[int, float] = {}
+        for score, passage_id in zip(scores.tolist(), ids.tolist(), strict=True):
+            if passage_id < 0:
+                continue
+            service_index = self._refs[passage_id].service_index
+            dense[service_index] = max(dense.get(service_index, -1.0), score)
+        lexical = self._lexical.search(text, language, LEXICAL_CANDIDATES) if self._lexical else []
+        return dense, lexical
+
+    def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
+        """Reciprocal rank fusion, scaled so that first place in both rankings scores 1."""
+        settings = self._settings
+        dense_ranking = sorted(dense, key=lambda i: -dense[i])
+        lexical_ranking = [i for i, _score in lexical]
+        fused = reciprocal_rank_fusion(
+            [dense_ranking, lexical_ranking], [settings.dense_weight, settings.lexical_weight], settings.fusion_k
+        )
+        best_possible = (settings.dense_weight + settings.lexical_weight) / (settings.fusion_k + 1)
+        return {int(i): score / best_possible for i, score in fused.items()}
+
+    def gate_features(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str) -> GateFeatures:
+        ordered = sorted(dense.values(), reverse=True)
+        top = ordered[0] if ordered else 0.0
+        tenth = ordered[min(9, len(ordered) - 1)] if ordered else 0.0
+        dense_top5 = sorted(dense, key=lambda i: -dense[i])[:5]
+        lexical_top = {i for i, _score in lexical[:20]}
+        return GateFeatures(
+            dense_top=top,
+            dense_margin=top - tenth,
+            lexical_top=lexical[0][1] if lexical else 0.0,
+            lexical_hits=min(len(lexical), GATE_LEXICAL_HITS_CAP),
+            agreement=sum(1 for i in dense_top5 if i in lexical_top) / max(len(dense_top5), 1),
+            catalogue_language=language in ("fi", "sv", "en"),
+        )
+
+    def _relevant(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str) -> bool:
+        if self._gate is None:
+            return max(dense.values(), default=0.0) >= self._settings.min_relevance
+        return self._gate.accepts(self.gate_features(dense, lexical, language))
+
+    def warm_up(self) -> None:
+        """Load what the first query would otherwise wait for (the Finnish lemmatizer)."""
+        if self._lexical is not None:
+            self._lexical.search("työ", "fi", 1)
 
     def _resolve_municipality(self, value: str | None) -> Municipality | None:
         if value is None or not value.strip():

@@ -43,9 +43,30 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(default=4000, description="Longer queries are refused.")
     min_relevance: float = Field(
-        default=0.80, description="Best score below which search answers that nothing relevant was found."
+        default=0.80,
+        description="Without a fitted relevance gate: the best dense score below which search finds nothing.",
     )
+    relevance_gate: Path | None = Field(
+        default=PACKAGE_DIR / "data" / "relevance_gate.json",
+        description="Fitted off-topic gate (bench/fit_gate.py); none means the min_relevance threshold.",
+    )
+    shipped_terms: Path = Field(
+        default=PACKAGE_DIR / "data" / "vectors" / "lexical-terms.json.gz",
+        description="Analysed catalogue terms for BM25, shipped in the repository.",
+    )
+    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in reciprocal rank fusion.")
+    lexical_weight: float = Field(default=0.75, description="Weight of the BM25 ranking in reciprocal rank fusion.")
+    fusion_k: float = Field(default=30.0, description="The k of reciprocal rank fusion.")
     default_top_k: int = Field(default=5, description="Results returned when the caller gives no top.")
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API).")
+    rasa_token: str = Field(
+        default="", description="Token Rasa's HTTP API requires; the run command makes one when unset."
+    )
+    action_server_url: str = Field(default="http://127.0.0.1:5055", description="Rasa SDK action server.")
+    rasa_timeout_seconds: float = Field(default=30.0, description="How long one bot turn may take.")
+    retry_interval_seconds: float = Field(
+        default=2.0, description="How often messages waiting for an unavailable Rasa are retried."
+    )
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
 

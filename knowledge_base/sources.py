@@ -99,3 +99,16 @@ def record_life_events(record: dict[str, Any], names_by_code: dict[str, str]) ->
         elif event.get("code") in names_by_code:
             events.append(names_by_code[event["code"]])
     return sorted(set(events))
+
+
+SAFETY_CONTACTS_FILE = "safety_contacts.yml"
+
+
+def load_safety_contacts(data_dir: Path) -> dict[str, str]:
+    """Emergency and crisis numbers, kept as data so they can be edited without code."""
+    path = data_dir / SAFETY_CONTACTS_FILE
+    try:
+        contacts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DataUnavailable(f"cannot read {path}: {error.strerror}") from error
+    return {str(key): str(value) for key, value in contacts.items()}

@@ -25,3 +25,15 @@ def export_vectors(settings: Settings, path: Path, progress: Callable[[int, int]
     vectors = store.vectors_for(texts, embedder.encode_passages, progress)
     write_vector_file(path, {fingerprint(embedder.backend_id, t): v for t, v in zip(texts, vectors, strict=True)})
     return len(texts)
+
+
+def export_lexical_terms(settings: Settings, path: Path) -> int:
+    """Write the analysed BM25 terms of the published catalogue (settings.shipped_terms)."""
+    from knowledge_base.bm25 import export_terms, service_documents
+    from knowledge_base.text_analysis import Analyzer
+
+    _engine, sessions = open_store(settings)
+    ensure_imported(sessions, settings)
+    with sessions() as session:
+        services = repository.published_services(session=session)
+    return export_terms(service_documents(services), Analyzer(), path)

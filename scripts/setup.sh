@@ -73,3 +73,8 @@ fi
 # Database schema and the bundled catalogue (idempotent; fast when nothing changed).
 "$VENV/bin/opastin" kb import >/dev/null
 phase "database migrated, catalogue imported"
+
+# The Rasa model: trained only when data, config, the custom component or the
+# embedding model's version changed.
+"$VENV/bin/opastin" rasa train
+phase "Rasa model"

@@ -5,7 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/setup.sh
-.venv/bin/pip install -q --disable-pip-version-check -r requirements/test.lock 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }
+# Test tools, and the optional sentence-transformers backend (torch from pip first, so
+# that the CPU build is taken), skipped when their pins have not changed.
+STAMPS=var/stamps
+if [ "$(cat requirements/test.lock requirements/sentence-transformers.txt | sha256sum)" != "$(cat $STAMPS/test-extras 2>/dev/null)" ]; then
+    quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location .* is ignored" || true; }; return "${PIPESTATUS[0]}"; }
+    quiet .venv/bin/pip install -q --disable-pip-version-check -r requirements/test.lock
+    quiet .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
+    quiet .venv/bin/pip install -q --disable-pip-version-check -r requirements/sentence-transformers.txt
+    cat requirements/test.lock requirements/sentence-transformers.txt | sha256sum > $STAMPS/test-extras
+    echo "[test] test tools and sentence-transformers extra installed in $(( $(date +%s) - start )) s"
+fi
 echo "[test] set-up done in $(( $(date +%s) - start )) s"
 t0=$(date +%s)
 status=0

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
+from tests.bot_stack import BotStack, start_bot_stack
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings
 
@@ -77,3 +78,13 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def bot_stack(settings: Settings, sessions, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:  # type: ignore[no-untyped-def]
+    """Real Rasa and action servers over the test database, once per test run."""
+    stack = start_bot_stack(settings, tmp_path_factory.mktemp("bot-logs"))
+    try:
+        yield stack
+    finally:
+        stack.stop()

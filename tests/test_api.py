@@ -16,6 +16,7 @@ SECRET = "Sisäinen ohje: kirjaa URA-järjestelmään koodilla X99."
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, sessions) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(update={"rasa_url": "http://127.0.0.1:9", "action_server_url": "http://127.0.0.1:9"})
     with sessions() as session:
         row = session.get(ServiceText, ("hel-tpr:8971", "fi"))
         assert row is not None
@@ -75,9 +76,11 @@ def test_about_names_sources_and_licences(client: TestClient) -> None:
 
 
 def test_health_reports_database_and_search(client: TestClient) -> None:
-    body = client.get("/api/health").json()
-    assert body["status"] == "ok"
+    response = client.get("/api/health")
+    body = response.json()
     assert body["checks"]["database"] == "ok" and "843" in body["checks"]["search"]
+    # No Rasa in these tests (tests/test_chat.py has it): health must say so, not pretend.
+    assert response.status_code == 503 and body["checks"]["rasa"] == "down"
 
 
 def test_openapi_is_served(client: TestClient) -> None:

@@ -31,7 +31,7 @@ REVIEW_STATUSES = {"native-reviewed", "draft-machine", "draft-human"}
 
 # (language, key) pairs whose text may equal the English one, with the reason.
 SAME_AS_ENGLISH: dict[tuple[str, str], str] = {
-    # none yet; e.g. a language name spelled identically in both languages would go here
+    ("es", "button.no"): "Spanish for 'No' is spelled 'No'",
 }
 
 SHARE_IN_SCRIPT = 0.60

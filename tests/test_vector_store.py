@@ -79,3 +79,17 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
     assert encoder.seen == ["Velkaneuvonta."]
     assert "unreadable" in caplog.text
     assert read_vector_file(tmp_path / "local" / f"{embedder.backend_id}.npz")
+
+
+def test_shipped_lexical_terms_cover_every_bundled_document(sessions, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Fails when the catalogue or the analyser changed without `opastin kb export-terms`."""
+    from knowledge_base.bm25 import read_term_file, service_documents, term_fingerprint
+    from knowledge_base.text_analysis import analyzer_version
+
+    with sessions() as session:
+        documents = service_documents(repository.published_services(session=session))
+    shipped = read_term_file(settings.shipped_terms)
+    version = analyzer_version()
+    missing = [d for d in documents if term_fingerprint(version, d.language, d.text) not in shipped]
+    assert len(documents) > 2000
+    assert missing == []

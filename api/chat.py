@@ -1,0 +1,335 @@
+"""ChatService: the one path every channel (web widget, Telegram) uses to talk to the bot.
+
+Every inbound message is stored (status pending) before anything else happens, then
+the conversation's pending messages are sent to Rasa in order. If Rasa is down the
+user gets "one moment", the messages stay pending, and `process_backlog` answers
+them when Rasa is back. After a handover, messages go to the counsellor, never to
+the bot, but a message about danger still gets the emergency numbers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.rasa_client import RasaClient
+from api.rendering import Rendered, render_key, render_reply
+from knowledge_base import conversations as store
+from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
+from knowledge_base.i18n import Catalogue
+from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
+from knowledge_base.models import Conversation, Message
+from knowledge_base.safety import SafetyTerms
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_TEXT = 4000
+LANGUAGE_COMMAND = "/language"
+SAFETY_CONFIDENCE = 0.5
+SAFETY_PAYLOAD = "/safety"
+DEFAULT_LANGUAGE = "fi"
+
+
+@dataclass
+class ChatReply:
+    conversation_id: str
+    language: str
+    state: str
+    messages: list[dict[str, Any]]
+    token: str | None = None  # only when the conversation was created by this call
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "author": message.author,
+        "text": message.text,
+        "buttons": message.payload.get("buttons", []),
+        "services": message.payload.get("services", []),
+    }
+
+
+class Notifier:
+    """Wakes the event streams of a conversation when it gets a new message."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def event(self, conversation_id: str) -> asyncio.Event:
+        return self._events.setdefault(conversation_id, asyncio.Event())
+
+    def notify(self, conversation_id: str) -> None:
+        event = self._events.pop(conversation_id, None)
+        if event is not None:
+            event.set()
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        rasa: RasaClient,
+        messages: Catalogue,
+        safety_contacts: dict[str, str],
+        safety_terms: SafetyTerms,
+        notifier: Notifier,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._messages = messages
+        self._safety_contacts = safety_contacts
+        self._safety_terms = safety_terms
+        self._notifier = notifier
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self._sessions() as session:
+                result = work(session)
+                session.commit()
+                return result
+
+        return await run_in_threadpool(run)
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(conversation_id, asyncio.Lock())
+
+    # -- public API -----------------------------------------------------------------
+
+    async def send(
+        self, *, conversation_id: str | None, token: str | None, text: str, client_message_id: str | None, channel: str
+    ) -> ChatReply:
+        if not text.strip():
+            raise InvalidQuery("text is empty: write a message")
+        if len(text) > MAX_TEXT:
+            raise InvalidQuery(f"text is {len(text)} characters; the limit is {MAX_TEXT}")
+
+        def store_inbound(session: Session) -> tuple[str, str | None, int, bool]:
+            new_token = None
+            if conversation_id is None:
+                language = detect_language(text, fallback=None) or DEFAULT_LANGUAGE
+                conversation, new_token = store.create_conversation(
+                    session=session, channel=channel, language=language, now=self._clock()
+                )
+            else:
+                conversation = store.authenticate(session=session, conversation_id=conversation_id, token=token)
+                if client_message_id:
+                    earlier = store.inbound_by_client_id(
+                        session=session, conversation_id=conversation.id, client_message_id=client_message_id
+                    )
+                    if earlier is not None:
+                        return conversation.id, None, earlier.id, True
+            inbound = store.add_message(
+                session=session,
+                conversation=conversation,
+                direction="in",
+                author="user",
+                text=text,
+                now=self._clock(),
+                status=store.PENDING,
+                client_message_id=client_message_id,
+            )
+            return conversation.id, new_token, inbound.id, False
+
+        conv_id, new_token, inbound_id, repeated = await self._db(store_inbound)
+        if not repeated:
+            self._notifier.notify(conv_id)
+            async with self._lock(conv_id):
+                await self._process(conv_id)
+
+        def reply(session: Session) -> ChatReply:
+            conversation = store.get_conversation(session=session, conversation_id=conv_id)
+            replies = store.replies_to(session=session, message_id=inbound_id)
+            return ChatReply(conv_id, conversation.language, conversation.state, [message_view(m) for m in replies])
+
+        result = await self._db(reply)
+        result.token = new_token
+        return result
+
+    async def messages_after(self, *, conversation_id: str, token: str | None, after: int) -> ChatReply:
+        def read(session: Session) -> ChatReply:
+            conversation = store.authenticate(session=session, conversation_id=conversation_id, token=token)
+            later = store.messages_after(session=session, conversation_id=conversation.id, seq=after)
+            return ChatReply(
+                conversation.id, conversation.language, conversation.state, [message_view(m) for m in later]
+            )
+
+        return await self._db(read)
+
+    async def check_access(self, *, conversation_id: str, token: str | None) -> None:
+        await self._db(lambda session: store.authenticate(session=session, conversation_id=conversation_id, token=token))
+
+    async def process_backlog(self) -> int:
+        """Answer messages that waited for Rasa; returns how many conversations were tried."""
+        waiting = await self._db(lambda session: store.conversations_with_pending(session=session))
+        for conversation_id in waiting:
+            lock = self._lock(conversation_id)
+            if lock.locked():
+                continue
+            async with lock:
+                await self._process(conversation_id)
+        return len(waiting)
+
+    # -- processing -----------------------------------------------------------------
+
+    async def _process(self, conversation_id: str) -> None:
+        """Send the conversation's pending messages to the bot in order; stop if it is down."""
+        while True:
+            pending = await self._db(
+                lambda session: [
+                    (m.id, m.text) for m in store.pending_inbound(session=session, conversation_id=conversation_id)
+                ]
+            )
+            if not pending:
+                return
+            message_id, text = pending[0]
+            if not await self._process_one(conversation_id, message_id, text):
+                return
+            self._notifier.notify(conversation_id)
+
+    async def _process_one(self, conversation_id: str, message_id: int, text: str) -> bool:
+        snapshot = await self._db(
+            lambda session: _snapshot(store.get_conversation(session=session, conversation_id=conversation_id))
+        )
+        state, language, pinned, has_replies = snapshot
+        if text.strip().startswith(LANGUAGE_COMMAND):
+            await self._store_replies(conversation_id, message_id, self._language_command(text, language), language)
+            return True
+        if state in ("queued", "counsellor"):
+            await self._forward_to_counsellor(conversation_id, message_id, text, language)
+            return True
+
+        if not pinned:
+            language = detect_language(text, fallback=language)
+        # Words that mean danger go to the bot as the safety intent itself, whatever NLU would say.
+        message = SAFETY_PAYLOAD if self._safety_terms.matches(text) else text
+        try:
+            replies = await self._rasa.turn(conversation_id, message, {"language": language})
+        except UpstreamUnavailable as error:
+            logger.warning("conversation %s: %s; message kept for later", conversation_id, error)
+            await self._one_moment(conversation_id, message_id, language)
+            return False
+        rendered = [] if has_replies else [render_key(self._messages, "bot.privacy_notice", language)]
+        if replies:
+            rendered += [render_reply(self._messages, reply, language) for reply in replies]
+        else:
+            # Rasa answered nothing: its action server failed. Say so and offer a person.
+            failed = render_key(self._messages, "bot.lookup_failed", language)
+            failed.payload["buttons"] = self._yes_no(language)
+            rendered.append(failed)
+        await self._store_replies(conversation_id, message_id, rendered, language)
+        return True
+
+    def _yes_no(self, language: str) -> list[dict[str, str]]:
+        return [
+            {"title": self._messages.text("button.yes", language), "payload": "/affirm"},
+            {"title": self._messages.text("button.no", language), "payload": "/deny"},
+        ]
+
+    def _language_command(self, text: str, current: str) -> list[Rendered]:
+        code = text.strip()[len(LANGUAGE_COMMAND) :].strip().lower()
+        if code not in SUPPORTED_LANGUAGES:
+            return [
+                render_key(self._messages, "bot.language_unsupported", current, {"languages": ", ".join(SUPPORTED_LANGUAGES)})
+            ]
+        changed = render_key(
+            self._messages, "bot.language_changed", code, {"language_name": self._messages.text(f"language.name.{code}", code)}
+        )
+        changed.effects = {"set_language": code}
+        return [changed]
+
+    async def _forward_to_counsellor(self, conversation_id: str, message_id: int, text: str, language: str) -> None:
+        safety = False
+        try:
+            parsed = await self._rasa.parse(text)
+            intent = parsed.get("intent") or {}
+            safety = intent.get("name") == "safety" and float(intent.get("confidence", 0)) >= SAFETY_CONFIDENCE
+        except UpstreamUnavailable:
+            logger.warning("conversation %s: NLU safety check skipped, Rasa unavailable", conversation_id)
+        safety = safety or self._safety_terms.matches(text)
+        rendered = []
+        if safety:
+            safety_message = render_key(self._messages, "bot.safety", language, self._safety_contacts)
+            safety_message.effects = {"safety": True}
+            rendered.append(safety_message)
+
+        def forward(session: Session) -> None:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            inbound = session.get(Message, message_id)
+            assert inbound is not None
+            inbound.status = store.FORWARDED
+            self._add_replies(session, conversation, message_id, rendered)
+
+        await self._db(forward)
+
+    async def _one_moment(self, conversation_id: str, message_id: int, language: str) -> None:
+        def add(session: Session) -> None:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            if not store.replies_to(session=session, message_id=message_id):
+                self._add_replies(session, conversation, message_id, [render_key(self._messages, "bot.one_moment", language)])
+
+        await self._db(add)
+
+    async def _store_replies(self, conversation_id: str, message_id: int, rendered: list[Rendered], language: str) -> None:
+        def save(session: Session) -> None:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            if not conversation.language_pinned:
+                conversation.language = language
+            inbound = session.get(Message, message_id)
+            assert inbound is not None
+            inbound.status = store.PROCESSED
+            self._add_replies(session, conversation, message_id, rendered)
+
+        await self._db(save)
+
+    def _add_replies(self, session: Session, conversation: Conversation, message_id: int, rendered: list[Rendered]) -> None:
+        now = self._clock()
+        for item in rendered:
+            store.add_message(
+                session=session,
+                conversation=conversation,
+                direction="out",
+                author="bot",
+                text=item.text,
+                payload=item.payload,
+                reply_to=message_id,
+                now=now,
+            )
+            self._apply_effects(session, conversation, item.effects, now)
+
+    @staticmethod
+    def _apply_effects(session: Session, conversation: Conversation, effects: dict[str, Any], now: datetime) -> None:
+        if "set_language" in effects:
+            conversation.language = effects["set_language"]
+            conversation.language_pinned = True
+        if effects.get("safety"):
+            waiting = store.waiting_handover(session=session, conversation_id=conversation.id)
+            if waiting is not None:
+                waiting.safety = True
+        if "handover" in effects and conversation.state == "bot":
+            summary = dict(effects["handover"])
+            store.create_handover(
+                session=session,
+                conversation=conversation,
+                reason=str(summary.get("reason", "requested")),
+                summary=summary,
+                safety=bool(summary.get("safety")),
+                now=now,
+            )
+            logger.info("conversation %s handed over (%s)", conversation.id, summary.get("reason"))
+
+
+def _snapshot(conversation: Conversation) -> tuple[str, str, bool, bool]:
+    return (conversation.state, conversation.language, conversation.language_pinned, conversation.next_seq > 2)

@@ -1,0 +1,120 @@
+"""Run the whole product: Rasa, the action server and the API, each a process of its
+own, restarted when it crashes and stopped together (Ctrl-C or SIGTERM).
+
+    python -m api.supervisor          # what scripts/run.sh starts
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from knowledge_base import rasa_project
+from knowledge_base.settings import REPO_DIR, Settings, get_settings
+
+logger = logging.getLogger("opastin.supervisor")
+
+MAX_BACKOFF_SECONDS = 30.0
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    backoff: float = field(default=1.0)
+    started_at: float = 0.0
+
+    def start(self) -> None:
+        logger.info("starting %s", self.name)
+        self.process = subprocess.Popen(self.argv, cwd=REPO_DIR, env=self.env)
+        self.started_at = time.monotonic()
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def product_processes(settings: Settings) -> list[ManagedProcess]:
+    python = sys.executable
+    token = rasa_project.rasa_token(settings)
+    env = {**os.environ, "OPASTIN_RASA_TOKEN": token}
+    return [
+        ManagedProcess("rasa", rasa_project.server_argv(settings), rasa_project.rasa_env(settings)),
+        ManagedProcess("actions", rasa_project.action_server_argv(python), env),
+        ManagedProcess(
+            "api",
+            [python, "-m", "uvicorn", "--factory", "api.main:create_app",
+             "--host", settings.api_host, "--port", str(settings.api_port)],
+            env,
+        ),  # fmt: skip
+    ]
+
+
+def supervise(processes: list[ManagedProcess]) -> None:
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        logger.info("signal %s: stopping everything", signum)
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    for managed in processes:
+        managed.start()
+    while not stopping:
+        now = time.monotonic()
+        for managed in processes:
+            code = managed.exited()
+            if code is None or now < managed.next_start:
+                continue
+            if managed.next_start == 0.0:
+                # Crashed: wait a little longer after each crash that came soon after a start.
+                quick = now - managed.started_at < 60
+                managed.backoff = min(managed.backoff * 2, MAX_BACKOFF_SECONDS) if quick else 1.0
+                managed.next_start = now + managed.backoff
+                logger.warning("%s exited with %s; restarting in %.0f s", managed.name, code, managed.backoff)
+                continue
+            managed.restarts += 1
+            managed.next_start = 0.0
+            managed.start()
+        time.sleep(0.5)
+    for managed in processes:
+        managed.stop()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for managed in processes:
+        managed.wait_or_kill(deadline)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    rasa_project.train(settings)
+    supervise(product_processes(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Choose fusion weights and fit the off-topic gate on the development set
+(bench/queries/<lang>.yml), then report every method on the shared evaluation sets in
+the same run (reported only, never tuned on).
+
+    .venv/bin/python bench/bench_search_quality.py [--write-gate]
+
+Prints per-language recall@1/@3/@10 and MRR for dense-only, lexical-only and fused
+retrieval, the chosen fusion, the gate's false rejection and off-topic rejection per
+language and on CLINC out-of-scope; writes bench/results/search_quality.json and, with
+--write-gate, knowledge_base/data/relevance_gate.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store  # noqa: E402
+from knowledge_base.hybrid import RelevanceGate, reciprocal_rank_fusion  # noqa: E402
+from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language  # noqa: E402
+from knowledge_base.search import SearchService  # noqa: E402
+from knowledge_base.settings import PACKAGE_DIR, Settings  # noqa: E402
+
+MAX_FALSE_REJECTION = 0.05
+WEIGHT_GRID = [(1.0, 0.0), (0.0, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0), (0.75, 1.0)]
+K_GRID = [10.0, 30.0, 60.0]
+
+
+@dataclass
+class Case:
+    lang: str
+    text: str
+    accept: set[str]
+    exclude: str | None = None
+    dense: dict[int, float] | None = None
+    lexical: list[tuple[int, float]] | None = None
+    features: list[float] | None = None
+
+
+def load_dev(queries_dir: Path) -> tuple[list[Case], list[Case]]:
+    in_scope, off_topic = [], []
+    for lang in SUPPORTED_LANGUAGES:
+        path = queries_dir / f"{lang}.yml"
+        if not path.exists():
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        in_scope += [Case(lang, item["text"], set(item["accept"])) for item in data["in_scope"]]
+        off_topic += [Case(lang, text, set()) for text in data["off_topic"]]
+    return in_scope, off_topic
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def load_eval(eval_dir: Path) -> dict[str, list[Case]]:
+    turku = [Case(r["lang"], r["query"], set(r["matched_kb_ids"])) for r in load_jsonl(eval_dir / "eval_turku_paoh_needs.jsonl") if r["matched_kb_ids"]]
+    helsinki = [Case(r["lang"], r["query"], {r["target_kb_id"]}, r["query_from"]) for r in load_jsonl(eval_dir / "eval_helsinki_to_ptv_gd.jsonl")]
+    dev = [Case(r["lang"], r["query"], set(r["accept"])) for r in load_jsonl(eval_dir / "dev_multilingual.jsonl")]
+    return {"turku_paoh": turku, "helsinki_to_ptv": helsinki, "dev_multilingual": dev}
+
+
+def prepare(service: SearchService, cases: list[Case]) -> None:
+    for case in cases:
+        language = detect_language(case.text, fallback=case.lang)
+        case.dense, case.lexical = service.candidates(case.text, language)
+        case.features = service.gate_features(case.dense, case.lexical, language).vector()
+
+
+def ranking(case: Case, weights: tuple[float, float], k: float) -> list[int]:
+    assert case.dense is not None and case.lexical is not None
+    dense_ranking = sorted(case.dense, key=lambda i: -case.dense[i])  # type: ignore[index]
+    fused = reciprocal_rank_fusion([dense_ranking, [i for i, _ in case.lexical]], list(weights), k)
+    return sorted(fused, key=lambda i: -fused[i])
+
+
+def metrics(service: SearchService, cases: list[Case], weights: tuple[float, float], k: float) -> dict[str, dict[str, float]]:
+    ranks: dict[str, list[int | None]] = defaultdict(list)
+    for case in cases:
+        ids = [service._services[i].id for i in ranking(case, weights, k)]  # noqa: SLF001 - bench looks inside
+        ids = [i for i in ids if i != case.exclude][:10]
+        rank = next((n + 1 for n, i in enumerate(ids) if i in case.accept), None)
+        ranks[case.lang].append(rank)
+        ranks["all"].append(rank)
+    table = {}
+    for lang, values in ranks.items():
+        n = len(values)
+        table[lang] = {
+            "n": n,
+            "r@1": sum(1 for r in values if r and r <= 1) / n,
+            "r@3": sum(1 for r in values if r and r <= 3) / n,
+            "r@10": sum(1 for r in values if r and r <= 10) / n,
+            "mrr": sum(1 / r for r in values if r) / n,
+        }
+    return table
+
+
+def macro_r3(table: dict[str, dict[str, float]]) -> float:
+    langs = [lang for lang in table if lang != "all"]
+    return sum(table[lang]["r@3"] for lang in langs) / len(langs)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, lr: float = 0.5, l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x @ w + b)))
+        grad = p - y
+        w -= lr * (x.T @ grad / len(y) + l2 * w)
+        b -= lr * grad.mean()
+    return w, b
+
+
+def print_table(title: str, tables: dict[str, dict[str, dict[str, float]]]) -> None:
+    langs = sorted({lang for t in tables.values() for lang in t}, key=lambda k: (k == "all", k))
+    print(f"\n{title}  (recall@3 / MRR)")
+    print(f"{'lang':6} {'n':>4} " + " ".join(f"{m:>15}" for m in tables))
+    for lang in langs:
+        n = next(t[lang]["n"] for t in tables.values() if lang in t)
+        cells = " ".join(f"{t[lang]['r@3']:6.3f} / {t[lang]['mrr']:5.3f}" if lang in t else " " * 15 for t in tables.values())
+        print(f"{lang:6} {n:>4} {cells}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=Path, default=ROOT / "bench" / "queries")
+    parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "search_quality.json")
+    parser.add_argument("--write-gate", action="store_true")
+    args = parser.parse_args()
+
+    settings = Settings(state_dir=Path(tempfile.mkdtemp(prefix="opastin-quality-")), relevance_gate=None)
+    _engine, sessions = open_store(settings)
+    ensure_imported(sessions, settings)
+    service = build_search_service(sessions, settings)
+
+    in_scope, off_topic = load_dev(args.queries)
+    evals = load_eval(args.eval_dir)
+    clinc = [Case(r["lang"], r["query"], set()) for r in load_jsonl(args.eval_dir / "eval_clinc_oos.jsonl")]
+    for cases in (in_scope, off_topic, clinc, *evals.values()):
+        prepare(service, cases)
+
+    # Fusion: chosen on the dev set by macro recall@3 over languages.
+    grid = {(w, k): macro_r3(metrics(service, in_scope, w, k)) for w in WEIGHT_GRID for k in K_GRID}
+    (best_w, best_k), best = max(grid.items(), key=lambda item: item[1])
+    print("fusion grid (macro recall@3 on dev):")
+    for (w, k), value in sorted(grid.items(), key=lambda item: -item[1])[:8]:
+        print(f"  dense {w[0]:.2f} lexical {w[1]:.2f} k {k:>4.0f}: {value:.3f}")
+    methods = {"dense": ((1.0, 0.0), 60.0), "lexical": ((0.0, 1.0), 60.0), "fused": (best_w, best_k)}
+    results: dict[str, object] = {"fusion": {"dense_weight": best_w[0], "lexical_weight": best_w[1], "k": best_k}}
+    dev_tables = {name: metrics(service, in_scope, w, k) for name, (w, k) in methods.items()}
+    print_table("dev (bench/queries)", dev_tables)
+    results["dev"] = dev_tables
+    for set_name, cases in evals.items():
+        tables = {name: metrics(service, cases, w, k) for name, (w, k) in methods.items()}
+        print_table(f"eval: {set_name}", tables)
+        results[set_name] = tables
+
+    # Gate: logistic regression on dev in-scope vs off-topic; threshold at <= 5% false rejection.
+    x = np.array([c.features for c in in_scope + off_topic], dtype=float)
+    y = np.array([1] * len(in_scope) + [0] * len(off_topic), dtype=float)
+    means, scales = x.mean(axis=0), x.std(axis=0) + 1e-9
+    w, b = fit_logistic((x - means) / scales, y)
+    gate = RelevanceGate(tuple(w.tolist()), float(b), tuple(means.tolist()), tuple(scales.tolist()), 0.5)
+    in_probs = np.array([gate.probability_of(c.features) for c in in_scope])
+    threshold = float(np.quantile(in_probs, MAX_FALSE_REJECTION))
+    gate = RelevanceGate(gate.weights, gate.bias, gate.means, gate.scales, math.floor(threshold * 1000) / 1000)
+
+    def rejected(cases: list[Case]) -> dict[str, float]:
+        by_lang: dict[str, list[bool]] = defaultdict(list)
+        for c in cases:
+            accepted = gate.probability_of(c.features) >= gate.threshold
+            by_lang[c.lang].append(not accepted)
+            by_lang["all"].append(not accepted)
+        return {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())}
+
+    gate_report = {
+        "threshold": gate.threshold,
+        "dev_in_scope_false_rejection": rejected(in_scope),
+        "dev_off_topic_rejection": rejected(off_topic),
+        "clinc_oos_rejection": rejected(clinc)["all"],
+        "eval_in_scope_false_rejection": {name: rejected(cases)["all"] for name, cases in evals.items()},
+        "top_score_only_overlap": {
+            "in_scope_dense_top_p05": float(np.quantile([c.features[0] for c in in_scope], 0.05)),
+            "off_topic_dense_top_p95": float(np.quantile([c.features[0] for c in off_topic], 0.95)),
+        },
+    }
+    print("\ngate:", json.dumps(gate_report, indent=1))
+    results["gate"] = gate_report
+    if args.write_gate:
+        out = PACKAGE_DIR / "data" / "relevance_gate.json"
+        out.write_text(gate.to_json({"fitted_on": "bench/queries dev set", "features": "hybrid.GateFeatures"}), encoding="utf-8")
+        print(f"wrote {out}")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip() or None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"commit": commit, **results}, indent=1), encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Custom Rasa graph components (loaded by Rasa from config.yml)."""

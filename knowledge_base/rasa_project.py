@@ -1,0 +1,184 @@
+"""Paths, environment and commands of the Rasa project (config.yml, bot/, nlu_data/).
+Rasa lives in its own venv (.venv-rasa, Python 3.10) and is only ever run as a process."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import string
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sqlalchemy.engine import make_url
+
+from knowledge_base.errors import DataUnavailable
+from knowledge_base.settings import REPO_DIR, Settings
+
+logger = logging.getLogger(__name__)
+
+RASA_VENV = REPO_DIR / ".venv-rasa"
+CONFIG = REPO_DIR / "config.yml"
+DOMAIN = REPO_DIR / "bot" / "domain"
+TRAINING_DATA = (REPO_DIR / "bot" / "rules", REPO_DIR / "bot" / "stories", REPO_DIR / "nlu_data")
+ENDPOINTS = REPO_DIR / "bot" / "endpoints.yml"
+CREDENTIALS = REPO_DIR / "bot" / "credentials.yml"
+TEST_STORIES = REPO_DIR / "tests" / "conversations"
+MODEL_NAME = "opastin"
+# Inputs of training beyond Rasa's own fingerprint: the custom component's code and the
+# embedding model's version pinned in the Rasa venv.
+FINGERPRINT_INPUTS = (CONFIG, DOMAIN, *TRAINING_DATA, REPO_DIR / "bot" / "components", REPO_DIR / "requirements" / "rasa.lock")
+
+
+def rasa_binary() -> Path:
+    binary = RASA_VENV / "bin" / "rasa"
+    if not binary.exists():
+        raise DataUnavailable(f"Rasa is not installed at {binary}: run scripts/setup.sh")
+    return binary
+
+
+def model_dir(settings: Settings) -> Path:
+    return settings.state_dir / "models"
+
+
+def model_path(settings: Settings) -> Path:
+    return model_dir(settings) / f"{MODEL_NAME}.tar.gz"
+
+
+def rasa_token(settings: Settings) -> str:
+    """The token of Rasa's HTTP API: from settings, else one made once and kept in state_dir."""
+    if settings.rasa_token:
+        return settings.rasa_token
+    path = settings.state_dir / "rasa_token"
+    if not path.exists():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def training_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for root in FINGERPRINT_INPUTS:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if root.is_dir() else [root]
+        for path in files:
+            digest.update(str(path.relative_to(REPO_DIR)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "OPASTIN_ACTION_SERVER_URL": settings.action_server_url,
+        "PYTHONPATH": str(REPO_DIR),  # the custom component bot.components.*
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    if settings.database_url:
+        url = make_url(settings.sqlalchemy_url)
+        env.update(
+            RASA_TRACKER_DIALECT="postgresql",
+            RASA_TRACKER_HOST=url.host or "127.0.0.1",
+            RASA_TRACKER_PORT=str(url.port or 5432),
+            RASA_TRACKER_DB=f"{url.database}_rasa",  # its own database, outside the product's migrations
+            RASA_TRACKER_USER=url.username or "",
+            RASA_TRACKER_PASSWORD=url.password or "",
+        )
+    else:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        env.update(
+            RASA_TRACKER_DIALECT="sqlite",
+            RASA_TRACKER_HOST="",
+            RASA_TRACKER_PORT="",
+            RASA_TRACKER_DB=str(settings.state_dir / "rasa-tracker.sqlite3"),
+            RASA_TRACKER_USER="",
+            RASA_TRACKER_PASSWORD="",
+        )
+    return env
+
+
+def run_rasa(settings: Settings, *args: str) -> int:
+    return subprocess.call([str(rasa_binary()), *args], cwd=REPO_DIR, env=rasa_env(settings))
+
+
+def validate(settings: Settings) -> int:
+    data = [str(p) for p in TRAINING_DATA]
+    return run_rasa(settings, "data", "validate", "--config", str(CONFIG), "--domain", str(DOMAIN), "--data", *data)
+
+
+def train(settings: Settings, force: bool = False) -> bool:
+    """Train when data, config, component or model version changed; True when it trained."""
+    stamp = model_dir(settings) / f"{MODEL_NAME}.fingerprint"
+    fingerprint = training_fingerprint()
+    if not force and model_path(settings).exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        logger.info("Rasa model is up to date")
+        return False
+    model_dir(settings).mkdir(parents=True, exist_ok=True)
+    status = run_rasa(
+        settings,
+        "train",
+        "--config", str(CONFIG),
+        "--domain", str(DOMAIN),
+        "--data", *(str(p) for p in TRAINING_DATA),
+        "--out", str(model_dir(settings)),
+        "--fixed-model-name", MODEL_NAME,
+        *(["--force"] if force else []),
+    )  # fmt: skip
+    if status != 0:
+        raise DataUnavailable(f"rasa train failed with exit code {status}")
+    stamp.write_text(fingerprint)
+    return True
+
+
+def test_stories(settings: Settings, stories: Path = TEST_STORIES) -> int:
+    """`rasa test core` on the end-to-end stories; plain `rasa test` trips over .rasa/cache."""
+    return run_rasa(
+        settings,
+        "test", "core",
+        "--stories", str(stories),
+        "--model", str(model_path(settings)),
+        "--endpoints", str(endpoints_file(settings)),
+        "--fail-on-prediction-errors",
+        "--out", str(settings.state_dir / "rasa-test-results"),
+    )  # fmt: skip
+
+
+def endpoints_file(settings: Settings) -> Path:
+    """bot/endpoints.yml with its ${VARIABLES} filled in from `rasa_env`, empty ones left out
+    (Rasa keeps an empty variable as literal text)."""
+    env = rasa_env(settings)
+    template = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8"))
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            filled = {key: fill(item) for key, item in value.items()}
+            return {key: item for key, item in filled.items() if item not in ("", None)}
+        if isinstance(value, str):
+            return string.Template(value).safe_substitute(env)
+        return value
+
+    path = settings.state_dir / "rasa-endpoints.yml"
+    path.write_text(yaml.safe_dump(fill(template)), encoding="utf-8")
+    return path
+
+
+def server_argv(settings: Settings, port: int = 5005) -> list[str]:
+    return [
+        str(rasa_binary()), "run",
+        "--enable-api",
+        "--auth-token", rasa_token(settings),
+        "--interface", "127.0.0.1",
+        "--port", str(port),
+        "--model", str(model_path(settings)),
+        "--endpoints", str(endpoints_file(settings)),
+        "--credentials", str(CREDENTIALS),
+    ]  # fmt: skip
+
+
+def action_server_argv(python: str, port: int = 5055) -> list[str]:
+    return [python, "-m", "actions.server", "--port", str(port)]

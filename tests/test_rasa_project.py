@@ -1,0 +1,48 @@
+"""The Rasa project itself: data validates, and the dialogue follows the end-to-end
+stories in tests/conversations (fi, en, ar, so) with the trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge_base import rasa_project
+from knowledge_base.language import SUPPORTED_LANGUAGES
+from knowledge_base.settings import REPO_DIR, Settings
+
+pytestmark = pytest.mark.slow
+FULL_LANGUAGES = ("fi", "sv", "en")
+CORE_INTENTS = {"greet", "thanks", "request_human", "describe_situation", "ask_info", "safety"}
+
+
+def intents_in(folder: Path) -> set[str]:
+    found = set()
+    for path in folder.glob("*.yml"):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            if item.get("intent") and item.get("examples", "").strip():
+                found.add(item["intent"])
+    return found
+
+
+def test_every_language_has_the_intents_it_must() -> None:
+    domain = set(yaml.safe_load((REPO_DIR / "bot/domain/intents.yml").read_text(encoding="utf-8"))["intents"])
+    for language in SUPPORTED_LANGUAGES:
+        found = intents_in(REPO_DIR / "nlu_data" / language)
+        assert found <= domain, (language, found - domain)
+        required = domain if language in FULL_LANGUAGES else CORE_INTENTS
+        assert required <= found, (language, required - found)
+
+
+def test_rasa_data_validates(tmp_path: Path) -> None:
+    assert rasa_project.validate(Settings(state_dir=tmp_path)) == 0
+
+
+def test_dialogue_follows_the_test_stories(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    repo_settings = Settings()
+    rasa_project.train(repo_settings)
+    rasa_project.model_dir(settings).mkdir(parents=True)
+    rasa_project.model_path(settings).symlink_to(rasa_project.model_path(repo_settings))
+    assert rasa_project.test_stories(settings) == 0
