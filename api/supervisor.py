@@ -30,7 +30,6 @@ class ManagedProcess:
     argv: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
     next_start: float = 0.0
     backoff: float = field(default=1.0)
     started_at: float = 0.0
@@ -98,7 +97,6 @@ def supervise(processes: list[ManagedProcess]) -> None:
                 managed.next_start = now + managed.backoff
                 logger.warning("%s exited with %s; restarting in %.0f s", managed.name, code, managed.backoff)
                 continue
-            managed.restarts += 1
             managed.next_start = 0.0
             managed.start()
         time.sleep(0.5)

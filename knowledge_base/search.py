@@ -68,8 +68,8 @@ class SearchService:
         self._messages = messages
         self._settings = settings
         passages = [p for service in services for p in passages_for_service(service.id, service.texts)]
-        position = {service.id: i for i, service in enumerate(services)}
-        self._refs = [_PassageRef(position[p.service_id], p.language) for p in passages]
+        self._position = {service.id: i for i, service in enumerate(services)}
+        self._refs = [_PassageRef(self._position[p.service_id], p.language) for p in passages]
         self._index: VectorIndex | None = None
         if passages:
             vectors = store.vectors_for([p.text for p in passages], embedder.encode_passages, progress)
@@ -111,10 +111,10 @@ class SearchService:
         return len(self._services)
 
     def record(self, service_id: str) -> ServiceRecord:
-        for service in self._services:
-            if service.id == service_id:
-                return service
-        raise NotFound(f"no published service {service_id!r}")
+        position = self._position.get(service_id)
+        if position is None:
+            raise NotFound(f"no published service {service_id!r}")
+        return self._services[position]
 
     def search(self, query: Query) -> SearchResult:
         text = query.text.strip()
