@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api import auth
 from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
+from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.routes import about, chat, health, search, services
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
@@ -69,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Opastin", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (chat.router, search.router, services.router, about.router, health.router):
+    auth.install_login_redirect(app)
+    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

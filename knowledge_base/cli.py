@@ -217,3 +217,43 @@ def rasa_test(stories: Path | None) -> None:
     from knowledge_base import rasa_project
 
     sys.exit(rasa_project.test_stories(_settings(), *( [stories] if stories else [])))
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts (counsellors, supervisors, editors, approvers, admins)."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="Display name (default: the e-mail address).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help="ORGANISATION:ROLE (counsellor, supervisor, org_admin, editor, approver) or platform_admin; repeatable.",
+)
+@click.option("--ui-language", type=click.Choice(["fi", "sv", "en"]), default="fi", help="Language of the console.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+def users_add(email: str, name: str, roles: tuple[str, ...], ui_language: str, password_stdin: bool) -> None:
+    """Create a staff account; prints a generated password unless --password-stdin."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from knowledge_base import accounts
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(15)
+    try:
+        parsed = [accounts.parse_role(role) for role in roles]
+        _engine, sessions = open_store(_settings())
+        with sessions() as session:
+            user = accounts.add_user(
+                session, email=email, name=name, password=password, roles=parsed, now=datetime.now(UTC), ui_language=ui_language
+            )
+            session.commit()
+    except OpastinError as error:
+        _fail(error)
+    click.echo(f"added user {user.id} {user.email} with roles {', '.join(roles)}")
+    if not password_stdin:
+        click.echo(f"password: {password}")

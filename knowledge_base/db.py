@@ -48,7 +48,7 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except exc.OperationalError as error:
         raise DataUnavailable(f"database not usable ({engine.url.render_as_string()}): {error.orig}") from error
 

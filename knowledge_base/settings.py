@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
+    cookie_secure: bool = Field(
+        default=True, description="Send staff session cookies only over HTTPS (browsers treat 127.0.0.1 as secure)."
+    )
+    staff_session_hours: float = Field(default=10.0, description="How long a staff login lasts.")
 
     @property
     def sqlalchemy_url(self) -> str:
