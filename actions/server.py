@@ -4,12 +4,13 @@ before the first request: `python -m actions.server [--port 5055]`."""
 from __future__ import annotations
 
 import argparse
-import logging
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
 from actions.kb import get_kb
+from knowledge_base.language import SUPPORTED_LANGUAGES
+from knowledge_base.logging_setup import configure_logging
 
 HOST = "127.0.0.1"
 
@@ -18,10 +19,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=5055)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     kb = get_kb()
-    kb.search.warm_up()
+    kb.search.warm_up(SUPPORTED_LANGUAGES)
     executor = ActionExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)

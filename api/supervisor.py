@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from knowledge_base import rasa_project
+from knowledge_base.logging_setup import configure_logging
 from knowledge_base.settings import REPO_DIR, Settings, get_settings
 
 logger = logging.getLogger("opastin.supervisor")
@@ -65,10 +66,9 @@ def product_processes(settings: Settings) -> list[ManagedProcess]:
         ManagedProcess("actions", rasa_project.action_server_argv(python), env),
         ManagedProcess(
             "api",
-            [python, "-m", "uvicorn", "--factory", "api.main:create_app",
-             "--host", settings.api_host, "--port", str(settings.api_port)],
+            [python, "-m", "api"],
             env,
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -108,7 +108,7 @@ def supervise(processes: list[ManagedProcess]) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = get_settings()
     rasa_project.train(settings)
     supervise(product_processes(settings))

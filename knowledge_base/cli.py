@@ -17,6 +17,7 @@ from knowledge_base.bootstrap import build_search_service, ensure_imported, impo
 from knowledge_base.contracts import Query, SearchResult
 from knowledge_base.errors import InvalidQuery, OpastinError
 from knowledge_base.language import SUPPORTED_LANGUAGES
+from knowledge_base.logging_setup import configure_logging
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings, get_settings
 
@@ -40,7 +41,8 @@ def _fail(error: OpastinError) -> None:
 def _record_progress(records: Iterable[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:
     from tqdm import tqdm
 
-    yield from tqdm(records, total=total, desc="importing", unit="service", file=sys.stderr)
+    # A bar only for people at a terminal: in logs (CI, set-up) it is noise.
+    yield from tqdm(records, total=total, desc="importing", unit="service", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
 def _encode_progress() -> Any:
@@ -50,7 +52,9 @@ def _encode_progress() -> Any:
         from tqdm import tqdm
 
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc="encoding passages", unit="passage", file=sys.stderr)
+            bar["bar"] = tqdm(
+                total=total, desc="encoding passages", unit="passage", file=sys.stderr, disable=not sys.stderr.isatty()
+            )
         bar["bar"].n = done
         bar["bar"].refresh()
 
@@ -83,7 +87,7 @@ def _print_human(result: SearchResult, out: TextIO) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """Opastin: multilingual guidance over the public service catalogue."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO if verbose else logging.WARNING)
 
 
 @main.group()

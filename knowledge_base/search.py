@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,10 +197,14 @@ class SearchService:
             return max(dense.values(), default=0.0) >= self._settings.min_relevance
         return self._gate.accepts(self.gate_features(dense, lexical, language))
 
-    def warm_up(self) -> None:
-        """Load what the first query would otherwise wait for (the Finnish lemmatizer)."""
+    def warm_up(self, languages: Iterable[str] = ("fi",)) -> None:
+        """Load what the first query in each language would otherwise wait for: the
+        Finnish lemmatizer, each language's tokenizer (a spaCy blank pipeline compiles
+        its tokenizer rules on first use: 0.1-0.5 s) and the query encoder."""
         if self._lexical is not None:
-            self._lexical.search("työ", "fi", 1)
+            for language in languages:
+                self._lexical.search("työ", language, 1)
+        self._embedder.encode_queries(["työ"])
 
     def _resolve_municipality(self, value: str | None) -> Municipality | None:
         if value is None or not value.strip():

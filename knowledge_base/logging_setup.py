@@ -1,0 +1,50 @@
+"""Logging of every entry point (API, action server, supervisor, CLI), configured once
+there, never at import. Every record passes a redaction filter on its way out, so a
+message that slips personal data into a log line (an identity code, phone, e-mail or
+IBAN) is written with placeholders instead."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from knowledge_base.redaction import redact
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries that log request URLs or per-call chatter at INFO/DEBUG (httpx would log a
+# Telegram bot token inside URLs; bm25s sets its own logger to DEBUG).
+QUIET_LOGGERS = ("httpx", "httpcore", "bm25s", "telegram", "multipart")
+
+
+class QuietLibraries(logging.Filter):
+    """Drop records under WARNING from QUIET_LOGGERS (some set their own level at import)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return not any(record.name == name or record.name.startswith(name + ".") for name in QUIET_LOGGERS)
+
+
+class RedactingFilter(logging.Filter):
+    """Replace personal data in the formatted message of every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exception texts may quote user input; keep the type and traceback, redact the text.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(QuietLibraries())
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,53 @@
+"""Every log line is redacted on its way out, whatever logger wrote it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from knowledge_base.logging_setup import configure_logging
+
+HETU = "131052-308T"  # valid checksum
+EMAIL = "maija.meikalainen@example.fi"
+
+
+@pytest.fixture()
+def configured() -> Iterator[None]:
+    """Restores pytest's logging afterwards; each test configures inside its body,
+    where sys.stderr is the stream capsys reads."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+
+def test_personal_data_is_redacted_in_messages_and_arguments(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(logging.INFO)
+    logging.getLogger("api.chat").info("user wrote: %s", f"my id is {HETU}, mail {EMAIL}, call 040 123 4567")
+    logging.getLogger("some.library").warning(f"raw f-string with {EMAIL}")
+    err = capsys.readouterr().err
+    assert HETU not in err and EMAIL not in err and "040 123 4567" not in err
+    assert err.count("[EMAIL]") == 2 and "[HETU]" in err and "[PHONE]" in err
+    assert "api.chat" in err and "some.library" in err
+
+
+def test_exception_text_is_redacted_but_traceback_kept(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(logging.INFO)
+    try:
+        raise ValueError(f"bad input {HETU}")
+    except ValueError:
+        logging.getLogger("api.chat").exception("turn failed")
+    err = capsys.readouterr().err
+    assert HETU not in err and "ValueError: bad input [HETU]" in err and "Traceback" in err
+
+
+def test_chatty_libraries_are_quiet(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(logging.INFO)
+    logging.getLogger("bm25s").debug("Building index from tokens")
+    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot123:SECRET/sendMessage")
+    assert capsys.readouterr().err == ""
