@@ -17,8 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from api import auth
 from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
+from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
 from api.routes import about, chat, health, search, services
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
@@ -71,9 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Opastin", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.conversation_limits = TokenBuckets(settings.conversation_rate_limit_per_minute)
+    # Outermost last: every response, refusals included, gets the security headers.
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute))
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     auth.install_login_redirect(app)
-    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
+    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router, metrics_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         default=True, description="Send staff session cookies only over HTTPS (browsers treat 127.0.0.1 as secure)."
     )
     staff_session_hours: float = Field(default=10.0, description="How long a staff login lasts.")
+    max_request_bytes: int = Field(default=1_000_000, description="Larger request bodies are refused with 413.")
+    rate_limit_per_minute: float = Field(
+        default=1200.0, description="Requests to /api/ per client address and minute (per API process)."
+    )
+    conversation_rate_limit_per_minute: float = Field(
+        default=30.0, description="Messages one conversation may send per minute; more get 429."
+    )
+    metrics_clients: list[str] = Field(
+        default=["127.0.0.1", "::1"], description="Client addresses allowed to read /metrics."
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -57,7 +57,14 @@ class ChatResponse(BaseModel):
 
 
 @router.post("", response_model=ChatResponse)
-async def post_message(body: ChatRequest, chat: ChatDep, response: Response, token: TokenHeader = None) -> ChatResponse:
+async def post_message(
+    body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None
+) -> ChatResponse:
+    if body.conversation_id:
+        wait = request.app.state.conversation_limits.take(body.conversation_id)
+        if wait > 0:
+            raise HTTPException(429, "too many messages in this conversation; wait a moment", {"Retry-After": str(max(1, round(wait)))})
+    request.app.state.metrics.chat_turns.labels(body.channel).inc()
     reply = await chat.send(
         conversation_id=body.conversation_id,
         token=token,
