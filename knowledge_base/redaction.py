@@ -31,9 +31,15 @@ def _is_hetu(candidate: str) -> bool:
     return hetu.is_valid(candidate, allow_temporary=True)
 
 
+# Dates (12.3.2023, 2025-11-03) and opening hours (8.00-16.00) have phone-like digit runs.
+_DATE_OR_TIME = re.compile(
+    r"\d{1,2}\.\d{1,2}\.(?:\d{2}|\d{4})|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[.:]\d{2}\s*[-–]\s*\d{1,2}[.:]\d{2}"
+)
+
+
 def _is_phone(candidate: str) -> bool:
     digits = re.sub(r"\D", "", candidate)
-    return 7 <= len(digits) <= 15
+    return 7 <= len(digits) <= 15 and _DATE_OR_TIME.fullmatch(candidate.strip()) is None
 
 
 def redact(text: str) -> str:

@@ -34,3 +34,11 @@ def test_emails_and_ibans() -> None:
 @pytest.mark.parametrize("text", ["olen 24-vuotias", "asun Vantaalla vuodesta 2019", "klo 10-12", "1.-6. luokka"])
 def test_ordinary_numbers_are_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Aukioloajat ma-pe 8.00-16.00", "moved here on 12.3.2023", "Kurssi alkaa 15.1.2026 klo 9.15", "Order 2025-11-03"],
+)
+def test_dates_and_opening_hours_are_not_phone_numbers(text: str) -> None:
+    assert redact(text) == text
