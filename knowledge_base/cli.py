@@ -261,3 +261,53 @@ def users_add(email: str, name: str, roles: tuple[str, ...], ui_language: str, p
     click.echo(f"added user {user.id} {user.email} with roles {', '.join(roles)}")
     if not password_stdin:
         click.echo(f"password: {password}")
+
+
+@main.group()
+def privacy() -> None:
+    """Retention and deletion of conversations (product database and Rasa's tracker store)."""
+
+
+def _delete(ids_of: Any, dry_run: bool) -> None:
+    from datetime import UTC, datetime
+
+    from knowledge_base import rasa_project, retention
+
+    settings = _settings()
+    try:
+        _engine, sessions = open_store(settings)
+        with sessions() as session:
+            ids = ids_of(session, settings, datetime.now(UTC))
+            report = retention.delete_conversations(
+                session, ids, tracker_url=rasa_project.tracker_store_url(settings), dry_run=dry_run
+            )
+            if not dry_run:
+                session.commit()
+    except OpastinError as error:
+        _fail(error)
+    click.echo(json.dumps(report.summary()))
+
+
+@privacy.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def privacy_purge(dry_run: bool) -> None:
+    """Delete conversations past their retention period (settings retention_*_days)."""
+    from knowledge_base import retention
+
+    _delete(lambda session, settings, now: retention.expired_conversations(session, settings=settings, now=now), dry_run)
+
+
+@privacy.command("forget")
+@click.option("--conversation", "conversation_id", help="A conversation id.")
+@click.option("--telegram-chat", help="A Telegram chat id: every conversation of that chat.")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def privacy_forget(conversation_id: str | None, telegram_chat: str | None, dry_run: bool) -> None:
+    """Delete one person's conversations on request."""
+    from knowledge_base import retention
+
+    _delete(
+        lambda session, _settings, _now: retention.conversations_of(
+            session, conversation_id=conversation_id, telegram_chat=telegram_chat
+        ),
+        dry_run,
+    )

@@ -71,6 +71,14 @@ def training_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def tracker_store_url(settings: Settings) -> str:
+    """SQLAlchemy URL of Rasa's tracker store (the database `rasa_env` points Rasa at)."""
+    if settings.database_url:
+        url = make_url(settings.sqlalchemy_url)
+        return url.set(database=f"{url.database}_rasa").render_as_string(hide_password=False)
+    return f"sqlite:///{settings.state_dir / 'rasa-tracker.sqlite3'}"
+
+
 def rasa_env(settings: Settings) -> dict[str, str]:
     env = {
         **os.environ,

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     conversation_rate_limit_per_minute: float = Field(
         default=30.0, description="Messages one conversation may send per minute; more get 429."
     )
+    retention_anonymous_days: int = Field(
+        default=180, description="Anonymous web conversations are deleted this many days after their last message."
+    )
+    retention_identified_days: int = Field(
+        default=90,
+        description="Conversations that identify a person (Telegram, or a left contact/offline message) are deleted sooner.",
+    )
     metrics_clients: list[str] = Field(
         default=["127.0.0.1", "::1"], description="Client addresses allowed to read /metrics."
     )
