@@ -5,8 +5,11 @@ IBAN) is written with placeholders instead."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
+from datetime import UTC, datetime
 
 from knowledge_base.redaction import redact
 
@@ -40,11 +43,32 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (for log shippers): time, level, logger, message, and
+    the exception text when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO, json_lines: bool | None = None) -> None:
+    """Text lines by default; JSON lines when `json_lines` or OPASTIN_LOG_FORMAT=json
+    (read here, at the entry point, not at import)."""
+    if json_lines is None:
+        json_lines = os.environ.get("OPASTIN_LOG_FORMAT", "").lower() == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(QuietLibraries())
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -51,3 +51,12 @@ def test_chatty_libraries_are_quiet(configured: None, capsys: pytest.CaptureFixt
     logging.getLogger("bm25s").debug("Building index from tokens")
     logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot123:SECRET/sendMessage")
     assert capsys.readouterr().err == ""
+
+
+def test_json_lines_are_redacted_too(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    configure_logging(logging.INFO, json_lines=True)
+    logging.getLogger("api.chat").warning("turn %s from %s", "c-1", EMAIL)
+    line = json.loads(capsys.readouterr().err.strip())
+    assert line["logger"] == "api.chat" and line["level"] == "WARNING" and line["message"] == "turn c-1 from [EMAIL]"
