@@ -120,6 +120,23 @@ class ActionRecommend(Action):
         )
 
 
+def answered_by_faq(dispatcher: CollectingDispatcher, kb: KnowledgeBase, text: str, language: str) -> bool:
+    """A curated FAQ answer is preferred when the question matches one well."""
+    match = kb.search.faq_match(text, language)
+    if match is None:
+        return False
+    say_text(dispatcher, match.entry.answer)
+    if match.entry.service_id:
+        try:
+            record = kb.search.record(match.entry.service_id)
+        except OpastinError:
+            return True  # the linked service is no longer published: the answer stands alone
+        texts = record.texts.get(language) or next(iter(record.texts.values()))
+        card = {"id": record.id, "name": texts.name, "url": None, "why": [], "text_language": texts.language}
+        say(dispatcher, "bot.faq_related_service", services=[card])
+    return True
+
+
 class ActionAnswerInfo(Action):
     """A question about one service: a short answer from the public text, contacts, source."""
 
@@ -130,6 +147,8 @@ class ActionAnswerInfo(Action):
         kb = get_kb()
         language = user_language(tracker)
         try:
+            if answered_by_faq(dispatcher, kb, latest_text(tracker), language):
+                return [SlotSet("failures", 0)]
             result = kb.search.search(
                 Query(latest_text(tracker), language, municipality=tracker.get_slot("municipality"), top_k=1)
             )
@@ -156,5 +175,7 @@ class ActionAnswerInfo(Action):
             say(dispatcher, key, **{name: value})
         if not contact.phone and not contact.address:
             say(dispatcher, "bot.no_contact_details")
+        if record.outdated:
+            say(dispatcher, "service.outdated_notice", date=record.imported_on)
         say(dispatcher, "bot.source", source=record.organisation_name, date=record.imported_on)
         return [SlotSet("failures", 0)]

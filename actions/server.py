@@ -22,6 +22,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     kb = get_kb()
     kb.search.warm_up()
+    kb.watcher.start()
     executor = ActionExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)

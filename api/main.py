@@ -20,7 +20,8 @@ from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.routes import about, chat, health, search, services
-from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
+from knowledge_base.bootstrap import ensure_imported, open_store
+from knowledge_base.live_index import open_live_search
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
 from knowledge_base.settings import Settings, get_settings
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ensure_imported, sessions, settings)
         app.state.engine = engine
         app.state.sessions = sessions
-        app.state.search = await run_in_threadpool(build_search_service, sessions, settings)
+        app.state.search, watcher = await run_in_threadpool(open_live_search, sessions, settings)
+        watcher.start()  # published changes reach this process's search within about a second
         logger.info("search ready over %d services", app.state.search.service_count)
         http = httpx.AsyncClient()
         app.state.http = http
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retry.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await retry
+        await run_in_threadpool(watcher.stop)
         await http.aclose()
         engine.dispose()
 

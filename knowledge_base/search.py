@@ -1,4 +1,9 @@
-"""The one search façade callers use: `SearchService.search(Query) -> SearchResult`."""
+"""The one search façade callers use: `SearchService.search(Query) -> SearchResult`.
+
+The indexes live in one immutable snapshot that `apply` replaces whole, so a search
+running while the catalogue changes sees either the old or the new catalogue, never
+a mix. Rebuilding from the in-memory records and cached vectors takes well under a
+second for the bundled catalogue; only new passage text is encoded."""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from knowledge_base import repository
-from knowledge_base.contracts import Query, SearchHit, SearchResult, ServiceRecord, ServiceText
+from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
 from knowledge_base.bm25 import LexicalIndex, service_documents
 from knowledge_base.embedding import Embedder
 from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
+from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
@@ -46,6 +52,30 @@ class _PassageRef:
     language: str
 
 
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    similarity: float
+
+
+# The vector cache keys FAQ questions apart from passages with the same text.
+FAQ_KEY_PREFIX = "faq-question\x00"
+# Cosine similarity of e5 query embeddings above which a question counts as the FAQ
+# question asked again; chosen on examples in bench/bench_faq_threshold.py.
+FAQ_MATCH_THRESHOLD = 0.90
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    services: list[ServiceRecord]
+    position: dict[str, int]
+    refs: list[_PassageRef]
+    index: VectorIndex | None
+    lexical: LexicalIndex | None
+    faqs: list[FaqEntry]
+    faq_vectors: np.ndarray | None
+
+
 class SearchService:
     def __init__(
         self,
@@ -59,22 +89,111 @@ class SearchService:
         lexical: LexicalIndex | None = None,
         gate: RelevanceGate | None = None,
         progress: Callable[[int, int], None] | None = None,
+        lexical_builder: Callable[[list[ServiceRecord]], LexicalIndex] | None = None,
+        faqs: list[FaqEntry] | None = None,
     ) -> None:
-        self._services = services
-        self._lexical = lexical
         self._gate = gate
         self._embedder = embedder
+        self._store = store
         self._municipalities = municipalities
         self._messages = messages
         self._settings = settings
+        self._lexical_builder = lexical_builder
+        self._snapshot = self._build(sorted(services, key=lambda s: s.id), lexical, faqs or [], progress)
+
+    def _build(
+        self,
+        services: list[ServiceRecord],
+        lexical: LexicalIndex | None,
+        faqs: list[FaqEntry],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> _Snapshot:
         passages = [p for service in services for p in passages_for_service(service.id, service.texts)]
-        self._position = {service.id: i for i, service in enumerate(services)}
-        self._refs = [_PassageRef(self._position[p.service_id], p.language) for p in passages]
-        self._index: VectorIndex | None = None
+        position = {service.id: i for i, service in enumerate(services)}
+        refs = [_PassageRef(position[p.service_id], p.language) for p in passages]
+        index: VectorIndex | None = None
         if passages:
-            vectors = store.vectors_for([p.text for p in passages], embedder.encode_passages, progress)
-            self._index = VectorIndex(vectors.shape[1])
-            self._index.add(np.arange(len(passages)), vectors)
+            vectors = self._store.vectors_for([p.text for p in passages], self._embedder.encode_passages, progress)
+            index = VectorIndex(vectors.shape[1])
+            index.add(np.arange(len(passages)), vectors)
+        if lexical is None and self._lexical_builder is not None:
+            lexical = self._lexical_builder(services)
+        faq_vectors = None
+        if faqs:
+            faq_vectors = self._store.vectors_for(
+                [FAQ_KEY_PREFIX + faq.question for faq in faqs], self._encode_faq_questions
+            )
+        return _Snapshot(services, position, refs, index, lexical, list(faqs), faq_vectors)
+
+    def _encode_faq_questions(self, keyed: list[str]) -> np.ndarray:
+        return self._embedder.encode_queries([text.removeprefix(FAQ_KEY_PREFIX) for text in keyed])
+
+    # --- live updates -------------------------------------------------------------
+
+    @property
+    def store(self) -> VectorStore:
+        return self._store
+
+    @staticmethod
+    def passage_texts(service: ServiceRecord) -> list[str]:
+        return [p.text for p in passages_for_service(service.id, service.texts)]
+
+    @staticmethod
+    def faq_key_texts(faqs: list[FaqEntry]) -> list[str]:
+        return [FAQ_KEY_PREFIX + faq.question for faq in faqs]
+
+    def encode_for_publish(self, service: ServiceRecord | None = None, faqs: list[FaqEntry] | None = None) -> dict[str, np.ndarray]:
+        """Encode (or take from the cache) the vectors a published change needs, keyed by
+        fingerprint, so the publisher can store them for every other process."""
+        from knowledge_base.vector_store import fingerprint
+
+        found: dict[str, np.ndarray] = {}
+        if service is not None:
+            texts = self.passage_texts(service)
+            if texts:
+                vectors = self._store.vectors_for(texts, self._embedder.encode_passages)
+                found.update({fingerprint(self._store.backend_id, t): v for t, v in zip(texts, vectors, strict=True)})
+        if faqs:
+            keyed = self.faq_key_texts(faqs)
+            vectors = self._store.vectors_for(keyed, self._encode_faq_questions)
+            found.update({fingerprint(self._store.backend_id, t): v for t, v in zip(keyed, vectors, strict=True)})
+        return found
+
+    def apply(
+        self, changed: dict[str, ServiceRecord | None] | None = None, faqs: list[FaqEntry] | None = None
+    ) -> None:
+        """Replace the changed services (None removes one) and, when given, the FAQ
+        answers; then swap in the new snapshot at once."""
+        current = self._snapshot
+        changed = changed or {}
+        services = current.services
+        lexical: LexicalIndex | None = current.lexical
+        if changed:
+            kept = [service for service in services if service.id not in changed]
+            services = sorted(kept + [record for record in changed.values() if record is not None], key=lambda s: s.id)
+            lexical = None if self._lexical_builder is not None else current.lexical
+        self._snapshot = self._build(services, lexical, current.faqs if faqs is None else faqs)
+
+    @property
+    def faq_count(self) -> int:
+        return len(self._snapshot.faqs)
+
+    def faq_match(self, text: str, language: str) -> FaqMatch | None:
+        """The published FAQ answer in `language` whose question is close enough to `text`."""
+        snapshot = self._snapshot
+        if snapshot.faq_vectors is None or not text.strip():
+            return None
+        query = self._embedder.encode_queries([text])[0]
+        similarities = snapshot.faq_vectors @ query
+        best: FaqMatch | None = None
+        for entry, similarity in zip(snapshot.faqs, similarities.tolist(), strict=True):
+            if entry.language == language and (best is None or similarity > best.similarity):
+                best = FaqMatch(entry, float(similarity))
+        return best if best is not None and best.similarity >= FAQ_MATCH_THRESHOLD else None
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors (normalised) for grouping questions by similarity."""
+        return self._embedder.encode_queries(texts)
 
     @classmethod
     def from_session(
@@ -87,12 +206,16 @@ class SearchService:
     ) -> SearchService:
         store = VectorStore(embedder.backend_id, settings.shipped_vectors, settings.vector_cache_path)
         services = repository.published_services(session=session)
-        lexical = LexicalIndex.build(
-            service_documents(services),
-            Analyzer(),
-            cache_dir=settings.state_dir / "lexical",
-            shipped_terms=settings.shipped_terms,
-        )
+        analyzer = Analyzer()
+
+        def build_lexical(records: list[ServiceRecord]) -> LexicalIndex:
+            return LexicalIndex.build(
+                service_documents(records),
+                analyzer,
+                cache_dir=settings.state_dir / "lexical",
+                shipped_terms=settings.shipped_terms,
+            )
+
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         return cls(
             services=services,
@@ -101,20 +224,22 @@ class SearchService:
             municipalities=MunicipalityDirectory.load(),
             messages=Catalogue.load(),
             settings=settings,
-            lexical=lexical,
             gate=gate,
             progress=progress,
+            lexical_builder=build_lexical,
+            faqs=published_entries(session),
         )
 
     @property
     def service_count(self) -> int:
-        return len(self._services)
+        return len(self._snapshot.services)
 
     def record(self, service_id: str) -> ServiceRecord:
-        position = self._position.get(service_id)
+        snapshot = self._snapshot
+        position = snapshot.position.get(service_id)
         if position is None:
             raise NotFound(f"no published service {service_id!r}")
-        return self._services[position]
+        return snapshot.services[position]
 
     def search(self, query: Query) -> SearchResult:
         text = query.text.strip()
@@ -127,14 +252,15 @@ class SearchService:
         language = detect_language(text, fallback=fallback) if text else (fallback or "fi")
         if not any(ch.isalnum() for ch in text):
             return SearchResult(language, [], [self._messages.text("search.empty_query", language)])
-        if self._index is None:
+        snapshot = self._snapshot
+        if snapshot.index is None:
             raise IndexNotReady("the catalogue is empty: run `opastin kb import`")
 
-        dense, lexical = self.candidates(text, language)
+        dense, lexical = self._candidates(snapshot, text, language)
         fused = self._fuse(dense, lexical)
         ranked: list[tuple[float, ServiceRecord]] = []
         for service_index, score in fused.items():
-            service = self._services[service_index]
+            service = snapshot.services[service_index]
             if not self._passes_filters(service, query, municipality):
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
@@ -154,16 +280,21 @@ class SearchService:
 
     def candidates(self, text: str, language: str) -> tuple[dict[int, float], list[tuple[int, float]]]:
         """Dense best score per service index, and BM25 (service index, score) best first."""
-        assert self._index is not None
+        return self._candidates(self._snapshot, text, language)
+
+    def _candidates(
+        self, snapshot: _Snapshot, text: str, language: str
+    ) -> tuple[dict[int, float], list[tuple[int, float]]]:
+        assert snapshot.index is not None
         query_vector = self._embedder.encode_queries([text])[0]
-        scores, ids = self._index.search(query_vector, CANDIDATE_PASSAGES)
+        scores, ids = snapshot.index.search(query_vector, CANDIDATE_PASSAGES)
         dense: dict[int, float] = {}
         for score, passage_id in zip(scores.tolist(), ids.tolist(), strict=True):
             if passage_id < 0:
                 continue
-            service_index = self._refs[passage_id].service_index
+            service_index = snapshot.refs[passage_id].service_index
             dense[service_index] = max(dense.get(service_index, -1.0), score)
-        lexical = self._lexical.search(text, language, LEXICAL_CANDIDATES) if self._lexical else []
+        lexical = snapshot.lexical.search(text, language, LEXICAL_CANDIDATES) if snapshot.lexical else []
         return dense, lexical
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
@@ -199,8 +330,9 @@ class SearchService:
 
     def warm_up(self) -> None:
         """Load what the first query would otherwise wait for (the Finnish lemmatizer)."""
-        if self._lexical is not None:
-            self._lexical.search("työ", "fi", 1)
+        lexical = self._snapshot.lexical
+        if lexical is not None:
+            lexical.search("työ", "fi", 1)
 
     def _resolve_municipality(self, value: str | None) -> Municipality | None:
         if value is None or not value.strip():
@@ -211,7 +343,26 @@ class SearchService:
         return municipality
 
     @staticmethod
-    def _passes_filters(service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+    def _passes_curated(service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+        """Curated eligibility excludes; a criterion the query does not give excludes nothing."""
+        curated = service.curated
+        if query.age is not None:
+            if curated.age_min is not None and query.age < curated.age_min:
+                return False
+            if curated.age_max is not None and query.age > curated.age_max:
+                return False
+        if municipality is not None and curated.municipalities and municipality.code not in curated.municipalities:
+            return False
+        if query.employment_status and curated.employment_statuses and query.employment_status not in curated.employment_statuses:
+            return False
+        if query.target_group and curated.target_groups and not any(g.startswith(query.target_group) for g in curated.target_groups):
+            return False
+        return not (query.life_event and curated.life_events and query.life_event not in curated.life_events)
+
+    @classmethod
+    def _passes_filters(cls, service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+        if not cls._passes_curated(service, query, municipality):
+            return False
         if municipality is not None and service.area_type == "local" and service.municipality_code != municipality.code:
             return False
         if query.target_group and not any(g.startswith(query.target_group) for g in service.target_groups):
@@ -269,7 +420,7 @@ class SearchService:
             why.append(self._messages.text("why.age_min", language, age_min=service.age_min))
         elif service.age_max is not None:
             why.append(self._messages.text("why.age_max", language, age_max=service.age_max))
-        if service.immigrants:
+        if service.immigrants or service.curated.immigrants:
             why.append(self._messages.text("why.immigrants", language))
         if service.area_type == "local" and service.municipality_code:
             local = self._municipalities.by_code(service.municipality_code)
@@ -285,6 +436,8 @@ class SearchService:
                     text_language_name=self._messages.text(f"language.name.{text.language}", language),
                 )
             )
+        if service.outdated:
+            why.append(self._messages.text("service.outdated_notice", language, date=service.imported_on))
         fits = [self._age_fits(service, query.age)] if query.age is not None else []
         if municipality is not None and service.area_type == "local":
             fits.append(service.municipality_code == municipality.code)

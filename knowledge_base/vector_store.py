@@ -69,6 +69,15 @@ class VectorStore:
         self._local = read_vector_file(self.local_path)
         self._vectors.update(self._local)
 
+    def missing_keys(self, texts: Sequence[str]) -> list[str]:
+        """Fingerprints of the texts this store has no vector for."""
+        keys = (fingerprint(self.backend_id, t) for t in texts)
+        return list(dict.fromkeys(key for key in keys if key not in self._vectors))
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors another process encoded (read from the database); kept in memory only."""
+        self._vectors.update(vectors)
+
     def missing(self, texts: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(t for t in texts if fingerprint(self.backend_id, t) not in self._vectors))
 
