@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,8 +22,9 @@ from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
-from api.routes import about, chat, health, search, services
+from api.routes import about, chat, content, content_pages, health, search, services
 from knowledge_base.bootstrap import ensure_imported, open_store
+from knowledge_base.freshness import run_freshness_job
 from knowledge_base.live_index import open_live_search
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -28,6 +32,17 @@ from knowledge_base.settings import Settings, get_settings
 from knowledge_base.sources import load_safety_contacts
 
 logger = logging.getLogger(__name__)
+
+
+async def _freshness_job(sessions, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Review reminders and outdated marks; the lease makes one worker run it per interval."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    while True:
+        try:
+            await run_in_threadpool(run_freshness_job, sessions, settings, holder)
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
+            logger.exception("freshness job failed")
+        await asyncio.sleep(settings.freshness_interval_seconds)
 
 
 async def _retry_backlog(chat_service: ChatService, interval: float) -> None:
@@ -64,10 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifier=app.state.notifier,
         )
         retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
+        fresh = asyncio.create_task(_freshness_job(sessions, settings))
         yield
-        retry.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retry
+        for task in (retry, fresh):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await run_in_threadpool(watcher.stop)
         await http.aclose()
         engine.dispose()
@@ -76,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     auth.install_login_redirect(app)
-    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
+    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router, content.router, content_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

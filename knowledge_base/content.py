@@ -307,3 +307,24 @@ def version_diff(session: Session, version: ServiceVersion, against: ServiceVers
     else:
         base, label = against.content, f"version {against.number}"
     return content_model.diff(base, version.content, label, f"version {version.number}")
+
+
+def add_synonym(*, session: Session, principal: Principal, service_id: str, language: str, synonym: str,
+                municipalities: MunicipalityDirectory, now: datetime) -> ServiceVersion:  # fmt: skip
+    """Add a search synonym (e.g. from the unanswered-questions inbox) to the service's
+    open draft; an approver publishes it like any other edit."""
+    synonym = " ".join(synonym.split())
+    if not synonym or len(synonym) > 200:
+        raise InvalidQuery("synonym: 1 to 200 characters")
+    if language not in content_model.CONTENT_LANGUAGES:
+        raise InvalidQuery(f"language must be one of {', '.join(content_model.CONTENT_LANGUAGES)}")
+    draft = start_draft(session=session, principal=principal, service_id=service_id, now=now)
+    data = {**draft.content, "texts": {k: dict(v) for k, v in draft.content["texts"].items()}}
+    fields = data["texts"].setdefault(language, {field: "" for field in content_model.TEXT_FIELDS})
+    if not fields.get("name"):
+        raise InvalidQuery(f"the service has no name in {language}; add the text in that language first")
+    existing = [s.strip() for s in fields.get("synonyms", "").split(",") if s.strip()]
+    if synonym.lower() not in {s.lower() for s in existing}:
+        fields["synonyms"] = ", ".join([*existing, synonym])
+    return save_draft(session=session, principal=principal, version_id=draft.id, lock=draft.lock, content=data,
+                      municipalities=municipalities, now=now)  # fmt: skip

@@ -134,6 +134,10 @@ class SearchService:
     def store(self) -> VectorStore:
         return self._store
 
+    @property
+    def municipalities(self) -> MunicipalityDirectory:
+        return self._municipalities
+
     @staticmethod
     def passage_texts(service: ServiceRecord) -> list[str]:
         return [p.text for p in passages_for_service(service.id, service.texts)]

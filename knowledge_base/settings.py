@@ -73,6 +73,17 @@ class Settings(BaseSettings):
         default=True, description="Send staff session cookies only over HTTPS (browsers treat 127.0.0.1 as secure)."
     )
     staff_session_hours: float = Field(default=10.0, description="How long a staff login lasts.")
+    # Content freshness (issue 7)
+    freshness_review_days: int = Field(
+        default=120, description="Days after import or the last review when editors get a review reminder."
+    )
+    freshness_grace_days: int = Field(default=15, description="Length of one grace period after the reminder.")
+    freshness_grace_periods: int = Field(
+        default=2, description="Grace periods (each with a reminder) before an unreviewed service is marked outdated."
+    )
+    freshness_interval_seconds: float = Field(
+        default=3600.0, description="How often the API runs the freshness job (once across all workers: a lease)."
+    )
 
     @property
     def sqlalchemy_url(self) -> str:
