@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = sessions
         app.state.search, watcher = await run_in_threadpool(open_live_search, sessions, settings)
+        app.state.watcher = watcher
         watcher.start()  # published changes reach this process's search within about a second
         logger.info("search ready over %d services", app.state.search.service_count)
         http = httpx.AsyncClient()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 import numpy as np
@@ -31,7 +32,7 @@ __all__ = ["CatalogueWatcher", "latest_change", "load_vectors", "open_live_searc
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 
 
 def store_vectors(session: Session, vectors: dict[str, np.ndarray], now: datetime) -> int:
@@ -79,6 +80,8 @@ class CatalogueWatcher:
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The thread polls, and the publishing request applies its own change at once.
+        self._lock = threading.Lock()
 
     @property
     def last_applied(self) -> int:
@@ -86,6 +89,11 @@ class CatalogueWatcher:
 
     def poll_once(self) -> int:
         """Apply the changes since the last poll; returns how many change rows were read."""
+        with self._lock:
+            return self._poll()
+
+    def _poll(self) -> int:
+        started = time.monotonic()
         with self._sessions() as session:
             rows = session.execute(
                 select(CatalogueChange.id, CatalogueChange.kind, CatalogueChange.ref)
@@ -106,7 +114,8 @@ class CatalogueWatcher:
                 self._search.store.put(load_vectors(session, missing))
         self._search.apply(changed, entries)
         self._last = rows[-1][0]
-        logger.info("applied %d catalogue changes (%d services) up to change %d", len(rows), len(changed), self._last)
+        logger.info("applied %d catalogue changes (%d services) up to change %d in %.2f s",
+                    len(rows), len(changed), self._last, time.monotonic() - started)  # fmt: skip
         return len(rows)
 
     def _run(self) -> None:

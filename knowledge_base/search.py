@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import repository
 from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
-from knowledge_base.bm25 import LexicalIndex, service_documents
+from knowledge_base.bm25 import LexicalIndex, TermStore, service_documents
 from knowledge_base.embedding import Embedder
 from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
@@ -67,13 +67,14 @@ FAQ_MATCH_THRESHOLD = 0.90
 
 @dataclass(frozen=True)
 class _Snapshot:
-    services: list[ServiceRecord]
+    services: list[ServiceRecord]  # positions stay stable across live updates
     position: dict[str, int]
     refs: list[_PassageRef]
     index: VectorIndex | None
     lexical: LexicalIndex | None
     faqs: list[FaqEntry]
     faq_vectors: np.ndarray | None
+    hidden: frozenset[int] = frozenset()  # positions search must no longer show (archived, on hold)
 
 
 class SearchService:
@@ -91,6 +92,7 @@ class SearchService:
         progress: Callable[[int, int], None] | None = None,
         lexical_builder: Callable[[list[ServiceRecord]], LexicalIndex] | None = None,
         faqs: list[FaqEntry] | None = None,
+        lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
     ) -> None:
         self._gate = gate
         self._embedder = embedder
@@ -99,13 +101,20 @@ class SearchService:
         self._messages = messages
         self._settings = settings
         self._lexical_builder = lexical_builder
-        self._snapshot = self._build(sorted(services, key=lambda s: s.id), lexical, faqs or [], progress)
+        self._lexical_rebuilder = lexical_rebuilder
+        services = sorted(services, key=lambda s: s.id)
+        if lexical is None and lexical_builder is not None:
+            lexical = lexical_builder(services)
+        faqs = faqs or []
+        self._snapshot = self._build(services, lexical, faqs, self._faq_vectors(faqs), frozenset(), progress)
 
     def _build(
         self,
         services: list[ServiceRecord],
         lexical: LexicalIndex | None,
         faqs: list[FaqEntry],
+        faq_vectors: np.ndarray | None,
+        hidden: frozenset[int],
         progress: Callable[[int, int], None] | None = None,
     ) -> _Snapshot:
         passages = [p for service in services for p in passages_for_service(service.id, service.texts)]
@@ -116,14 +125,12 @@ class SearchService:
             vectors = self._store.vectors_for([p.text for p in passages], self._embedder.encode_passages, progress)
             index = VectorIndex(vectors.shape[1])
             index.add(np.arange(len(passages)), vectors)
-        if lexical is None and self._lexical_builder is not None:
-            lexical = self._lexical_builder(services)
-        faq_vectors = None
-        if faqs:
-            faq_vectors = self._store.vectors_for(
-                [FAQ_KEY_PREFIX + faq.question for faq in faqs], self._encode_faq_questions
-            )
-        return _Snapshot(services, position, refs, index, lexical, list(faqs), faq_vectors)
+        return _Snapshot(services, position, refs, index, lexical, list(faqs), faq_vectors, hidden)
+
+    def _faq_vectors(self, faqs: list[FaqEntry]) -> np.ndarray | None:
+        if not faqs:
+            return None
+        return self._store.vectors_for([FAQ_KEY_PREFIX + faq.question for faq in faqs], self._encode_faq_questions)
 
     def _encode_faq_questions(self, keyed: list[str]) -> np.ndarray:
         return self._embedder.encode_queries([text.removeprefix(FAQ_KEY_PREFIX) for text in keyed])
@@ -166,17 +173,43 @@ class SearchService:
     def apply(
         self, changed: dict[str, ServiceRecord | None] | None = None, faqs: list[FaqEntry] | None = None
     ) -> None:
-        """Replace the changed services (None removes one) and, when given, the FAQ
-        answers; then swap in the new snapshot at once."""
+        """Replace the changed services (None hides one) and, when given, the FAQ answers;
+        then swap in the new snapshot at once. Positions stay stable, so hiding or
+        restoring a service costs nothing and a text change re-indexes only the
+        languages it touches."""
         current = self._snapshot
-        changed = changed or {}
-        services = current.services
-        lexical: LexicalIndex | None = current.lexical
-        if changed:
-            kept = [service for service in services if service.id not in changed]
-            services = sorted(kept + [record for record in changed.values() if record is not None], key=lambda s: s.id)
-            lexical = None if self._lexical_builder is not None else current.lexical
-        self._snapshot = self._build(services, lexical, current.faqs if faqs is None else faqs)
+        services = list(current.services)
+        position = dict(current.position)
+        hidden = set(current.hidden)
+        languages: set[str] = set()
+        for service_id, record in (changed or {}).items():
+            at = position.get(service_id)
+            if record is None:
+                if at is not None:
+                    hidden.add(at)
+                continue
+            if at is None:
+                at = len(services)
+                services.append(record)
+                position[service_id] = at
+                languages |= set(record.texts)
+            else:
+                before = services[at].texts
+                languages |= {lang for lang in set(before) | set(record.texts) if before.get(lang) != record.texts.get(lang)}
+                services[at] = record
+            hidden.discard(at)
+        faq_list = current.faqs if faqs is None else list(faqs)
+        faq_vectors = current.faq_vectors if faqs is None else self._faq_vectors(faq_list)
+        if not languages:
+            self._snapshot = _Snapshot(services, position, current.refs, current.index, current.lexical, faq_list,
+                                       faq_vectors, frozenset(hidden))  # fmt: skip
+            return
+        lexical = current.lexical
+        if lexical is not None and self._lexical_rebuilder is not None:
+            lexical = self._lexical_rebuilder(lexical, services, languages)
+        elif self._lexical_builder is not None:
+            lexical = self._lexical_builder(services)
+        self._snapshot = self._build(services, lexical, faq_list, faq_vectors, frozenset(hidden))
 
     @property
     def faq_count(self) -> int:
@@ -211,6 +244,8 @@ class SearchService:
         store = VectorStore(embedder.backend_id, settings.shipped_vectors, settings.vector_cache_path)
         services = repository.published_services(session=session)
         analyzer = Analyzer()
+        # Read once here, so the first live update does not wait for the term files.
+        terms = TermStore(analyzer, settings.shipped_terms, settings.state_dir / "lexical")
 
         def build_lexical(records: list[ServiceRecord]) -> LexicalIndex:
             return LexicalIndex.build(
@@ -219,6 +254,9 @@ class SearchService:
                 cache_dir=settings.state_dir / "lexical",
                 shipped_terms=settings.shipped_terms,
             )
+
+        def rebuild_lexical(current: LexicalIndex, records: list[ServiceRecord], languages: set[str]) -> LexicalIndex:
+            return current.rebuilt(service_documents(records), languages, terms)
 
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         return cls(
@@ -231,17 +269,19 @@ class SearchService:
             gate=gate,
             progress=progress,
             lexical_builder=build_lexical,
+            lexical_rebuilder=rebuild_lexical,
             faqs=published_entries(session),
         )
 
     @property
     def service_count(self) -> int:
-        return len(self._snapshot.services)
+        snapshot = self._snapshot
+        return len(snapshot.services) - len(snapshot.hidden)
 
     def record(self, service_id: str) -> ServiceRecord:
         snapshot = self._snapshot
         position = snapshot.position.get(service_id)
-        if position is None:
+        if position is None or position in snapshot.hidden:
             raise NotFound(f"no published service {service_id!r}")
         return snapshot.services[position]
 
@@ -297,8 +337,12 @@ class SearchService:
             if passage_id < 0:
                 continue
             service_index = snapshot.refs[passage_id].service_index
+            if service_index in snapshot.hidden:
+                continue
             dense[service_index] = max(dense.get(service_index, -1.0), score)
         lexical = snapshot.lexical.search(text, language, LEXICAL_CANDIDATES) if snapshot.lexical else []
+        if snapshot.hidden:
+            lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
         return dense, lexical
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:

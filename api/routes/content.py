@@ -207,18 +207,27 @@ def return_version(version_id: int, session: SessionDep, principal: StaffDep,
     return version_json(version)
 
 
-def publish_and_index(session: SessionDep, principal: Principal, search: SearchDep, version_id: int) -> Service:
+def apply_now(request: Request) -> None:
+    """Apply a committed change to this process's search at once; the other processes'
+    watchers pick it up within their poll interval."""
+    watcher = getattr(request.app.state, "watcher", None)
+    if watcher is not None:
+        watcher.poll_once()
+
+
+def publish_and_index(request: Request, session: SessionDep, principal: Principal, search: SearchDep, version_id: int) -> Service:
     """Publish, and store the new passage vectors in the same transaction (encoded once, here)."""
     now = _now()
     row = content.publish(session=session, principal=principal, version_id=version_id, now=now)
     live_index.publish_vectors(session, search, row.id, now)
     session.commit()
+    apply_now(request)
     return row
 
 
 @router.post("/versions/{version_id}/publish")
-def publish_version(version_id: int, session: SessionDep, principal: StaffDep, search: SearchDep) -> dict[str, Any]:
-    row = publish_and_index(session, principal, search, version_id)
+def publish_version(request: Request, version_id: int, session: SessionDep, principal: StaffDep, search: SearchDep) -> dict[str, Any]:
+    row = publish_and_index(request, session, principal, search, version_id)
     return service_summary(row, None)
 
 
@@ -227,19 +236,22 @@ class StatusChange(BaseModel):
 
 
 @router.post("/services/{service_id}/status")
-def change_status(service_id: str, body: StatusChange, session: SessionDep, principal: StaffDep, search: SearchDep) -> dict[str, Any]:
+def change_status(request: Request, service_id: str, body: StatusChange, session: SessionDep, principal: StaffDep,
+                  search: SearchDep) -> dict[str, Any]:  # fmt: skip
     now = _now()
     row = content.set_status(session=session, principal=principal, service_id=service_id, action=body.action, now=now)
     if body.action == "restore":
         live_index.publish_vectors(session, search, row.id, now)
     session.commit()
+    apply_now(request)
     return service_summary(row, content.open_draft(session, row.id))
 
 
 @router.post("/services/{service_id}/review")
-def mark_reviewed(service_id: str, session: SessionDep, principal: StaffDep) -> dict[str, Any]:
+def mark_reviewed(request: Request, service_id: str, session: SessionDep, principal: StaffDep) -> dict[str, Any]:
     row = content.mark_reviewed(session=session, principal=principal, service_id=service_id, now=_now())
     session.commit()
+    apply_now(request)
     return service_summary(row, content.open_draft(session, row.id))
 
 
@@ -325,12 +337,14 @@ class FaqStatus(BaseModel):
 
 
 @router.post("/faq/{faq_id}/status")
-def set_faq_status(faq_id: int, body: FaqStatus, session: SessionDep, principal: StaffDep, search: SearchDep) -> dict[str, Any]:
+def set_faq_status(request: Request, faq_id: int, body: FaqStatus, session: SessionDep, principal: StaffDep,
+                   search: SearchDep) -> dict[str, Any]:  # fmt: skip
     now = _now()
     row = faq.set_faq_status(session=session, principal=principal, faq_id=faq_id, status=body.status, now=now)
     if body.status == "published":
         live_index.publish_vectors(session, search, None, now, faqs_changed=True)
     session.commit()
+    apply_now(request)
     return faq_json(row)
 
 

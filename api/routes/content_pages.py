@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from api.auth import StaffPageDep
 from api.deps import SearchDep, SessionDep
 from api.pages import render
-from api.routes.content import list_services, publish_and_index, readable_organisations, require_reader
+from api.routes.content import apply_now, list_services, publish_and_index, readable_organisations, require_reader
 from knowledge_base import content, content_model, faq, freshness, inbox, live_index
 from knowledge_base.accounts import Principal
 from knowledge_base.eligibility import EMPLOYMENT_STATUSES
@@ -83,15 +83,17 @@ async def status_action(request: Request, service_id: str, principal: StaffPageD
         if action == "restore":
             live_index.publish_vectors(session, search, service_id, now)
         session.commit()
+        apply_now(request)
 
     await run_in_threadpool(work)
     return _see(f"/content/services/{service_id}", f"status.{action}")
 
 
 @router.post("/services/{service_id}/review")
-def review_action(service_id: str, principal: StaffPageDep, session: SessionDep) -> Response:
+def review_action(request: Request, service_id: str, principal: StaffPageDep, session: SessionDep) -> Response:
     content.mark_reviewed(session=session, principal=principal, service_id=service_id, now=_now())
     session.commit()
+    apply_now(request)
     return _see(f"/content/services/{service_id}", "reviewed")
 
 
@@ -174,7 +176,7 @@ def step_action(request: Request, version_id: int, step: str, principal: StaffPa
     elif step == "return":
         version = content.return_to_draft(session=session, principal=principal, version_id=version_id, now=now)
     elif step == "publish":
-        row = publish_and_index(session, principal, search, version_id)
+        row = publish_and_index(request, session, principal, search, version_id)
         return _see(f"/content/services/{row.id}", "published")
     else:
         raise InvalidQuery(f"unknown step {step!r}")
@@ -238,6 +240,7 @@ async def faq_save(request: Request, principal: StaffPageDep, session: SessionDe
             session.rollback()
             return RedirectResponse(f"/content/faq?error={quote(str(error)[:500])}", status_code=303)
         session.commit()
+        apply_now(request)
         return _see("/content/faq", "saved")
 
     return await run_in_threadpool(work)
