@@ -234,6 +234,7 @@ def publish(*, session: Session, principal: Principal, version_id: int, now: dat
     _apply_to_live(row, version.content)
     row.status = repository.PUBLISHED
     row.edited_at = now
+    row.source_changed = False  # an approver has now seen the source's change
     _reviewed(session, row, now)
     session.flush()
     record_change(session, "service", row.id, now)

@@ -247,3 +247,82 @@ def test_vectors_stored_at_publish_are_reused_by_another_process(
 ) -> None:
     with content_sessions() as session:
         assert session.scalars(select(PassageVector)).first() is not None
+
+
+def test_reimport_of_an_edited_service_makes_a_source_draft_never_overwriting(
+    content_sessions: sessionmaker[Session], content_settings: Settings, tmp_path: Any
+) -> None:
+    import json
+    import shutil
+
+    from knowledge_base.ingest import import_catalogue
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(content_settings.data_dir, data_dir)
+    path = data_dir / "kb_helsinki_tpr_services.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    with content_sessions() as session:
+        edited = {row.id for row in session.scalars(select(Service).where(Service.edited_at.is_not(None)))}
+        open_drafts = {v.service_id for v in session.scalars(select(content.ServiceVersion).where(content.ServiceVersion.state.in_(content.OPEN_STATES)))}
+    target = next(r for r in records if r["id"] in edited and r["id"] not in open_drafts)
+    target["summaries"]["fi"] = "Lähteen uusi tiivistelmä."
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    with content_sessions() as session:
+        live_before = {t.language: t.summary for t in session.get(Service, target["id"]).texts}  # type: ignore[union-attr]
+        report = import_catalogue(session=session, data_dir=data_dir, now=NOW)
+        session.commit()
+        assert target["id"] in report.source_changed
+        row = session.get(Service, target["id"])
+        assert row is not None and row.source_changed
+        assert {t.language: t.summary for t in row.texts} == live_before  # the live text is untouched
+        draft = content.open_draft(session, target["id"])
+        assert draft is not None and draft.content["texts"]["fi"]["summary"] == "Lähteen uusi tiivistelmä."
+        again = import_catalogue(session=session, data_dir=data_dir, now=NOW)
+        assert target["id"] in again.unchanged  # the source version is in the draft: no second draft
+        session.rollback()
+
+
+def test_live_update_gives_the_same_results_as_a_fresh_index(
+    content_sessions: sessionmaker[Session], content_settings: Settings, live: tuple[SearchService, CatalogueWatcher]
+) -> None:
+    search, watcher = live
+    watcher.poll_once()
+    fresh, _ = open_live_search(content_sessions, content_settings)
+    for text in ("lost my job, need advice", "Finnish course for immigrants", "kesätyö nuorille", "Bicycle repair"):
+        ours = [(h.id, h.score) for h in search.search(Query(text, "en", top_k=5)).results]
+        theirs = [(h.id, h.score) for h in fresh.search(Query(text, "en", top_k=5)).results]
+        assert ours == theirs, text
+
+
+def test_cli_export_and_import_dry_run(content_settings: Settings, content_sessions: sessionmaker[Session], tmp_path: Any, monkeypatch: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from knowledge_base.cli import main as cli
+    from knowledge_base.settings import get_settings
+
+    monkeypatch.setenv("OPASTIN_STATE_DIR", str(content_settings.state_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "suomi.jsonl"
+        exported = CliRunner().invoke(cli, ["content", "export", str(out), "--organisation", "suomi-fi"])
+        assert exported.exit_code == 0, exported.output
+        records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert len(records) == 250 and {r["organisation_id"] for r in records} == {"suomi-fi"}
+        records[1]["eligibility"]["age_max"] = 29
+        records[2]["eligibility"]["age_min"] = "lots"
+        out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        dry = CliRunner().invoke(cli, ["content", "import", str(out), "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        report = json.loads(dry.output)
+        assert report["changed"] == [records[1]["id"]] and report["unchanged"] == 248
+        assert "whole number" in report["invalid"][records[2]["id"]]
+        assert "+eligibility age_max: 29" in report["diffs"][records[1]["id"]]
+        with content_sessions() as session:
+            assert content.open_draft(session, records[1]["id"]) is None  # a dry run writes nothing
+        bad = CliRunner().invoke(cli, ["content", "import", str(tmp_path / "missing.jsonl")])
+        assert bad.exit_code == 2
+    finally:
+        get_settings.cache_clear()
