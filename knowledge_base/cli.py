@@ -332,3 +332,7 @@ def content_freshness() -> None:
         click.echo("skipped: another worker holds the freshness lease")
     else:
         click.echo(json.dumps({"reminded": report.reminded, "outdated": report.outdated}))
+
+
+if __name__ == "__main__":
+    main()
