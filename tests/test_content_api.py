@@ -323,3 +323,35 @@ def test_inbox_groups_unanswered_questions_redacted(
     assert ["Mikä on Suomen pääkaupunki?"] in texts
     page = staff["editor_a"].request("GET", "/content/inbox")
     assert "[PHONE]" in page.text and "040 123 4567" not in page.text
+
+
+def test_console_faq_editor_and_inbox_synonym_action(staff: dict[str, Staff], content_sessions: sessionmaker[Session]) -> None:
+    editor, approver = staff["editor_a"], staff["approver"]
+    page = editor.request("GET", "/content/faq?question=Onko%20kurssi%20maksuton%3F&language=fi")
+    assert page.status_code == 200 and 'value="Onko kurssi maksuton?"' in page.text  # prefilled from the inbox link
+    created = editor.request("POST", "/content/faq", data={
+        "csrf_token": editor.csrf, "organisation_id": "helsinki", "language": "fi", "question": "Onko kurssi maksuton?",
+        "answer": "<b>Kyllä</b>, kurssi on maksuton.", "service_id": ""})  # fmt: skip
+    assert created.status_code == 303 and "notice=saved" in created.headers["location"]
+    faqs = editor.request("GET", "/api/content/faq").json()
+    mine = next(f for f in faqs if f["question"] == "Onko kurssi maksuton?")
+    assert mine["status"] == "draft"
+    refused = editor.request("POST", "/content/faq", data={"csrf_token": editor.csrf, "id": str(mine["id"]), "status": "published"})
+    assert refused.status_code == 403
+    published = approver.request("POST", "/content/faq", data={"csrf_token": approver.csrf, "id": str(mine["id"]), "status": "published"})
+    assert published.status_code == 303
+    listing = approver.request("GET", "/content/faq")
+    assert "&lt;b&gt;Kyllä&lt;/b&gt;" in listing.text and "<b>Kyllä</b>" not in listing.text
+    stale = editor.request("POST", "/content/faq", data={
+        "csrf_token": editor.csrf, "id": str(mine["id"]), "lock": str(mine["lock"]), "language": "fi",
+        "question": "Onko kurssi ilmainen?", "answer": "Kyllä.", "service_id": ""})  # fmt: skip
+    assert stale.status_code == 303 and "saved%20by%20someone%20else" in stale.headers["location"]
+
+    service = _service(content_sessions, "helsinki", 8)
+    added = editor.request("POST", "/content/inbox/synonym", data={
+        "csrf_token": editor.csrf, "service_id": service, "language": "fi", "synonym": "pyöräkorjaamo"})  # fmt: skip
+    assert added.status_code == 303 and "/content/versions/" in added.headers["location"]
+    version_id = int(added.headers["location"].split("/content/versions/")[1].split("?")[0])
+    draft = editor.request("GET", f"/api/content/versions/{version_id}").json()
+    assert "pyöräkorjaamo" in draft["content"]["texts"]["fi"]["synonyms"] and draft["state"] == "draft"
+    assert "pyöräkorjaamo" not in " ".join(t["name"] for t in editor.client.get(f"/api/services/{service}").json()["texts"])
