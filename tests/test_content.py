@@ -327,3 +327,39 @@ def test_cli_export_and_import_dry_run(content_settings: Settings, content_sessi
         assert bad.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_workflow_and_live_update_on_postgresql(postgres_url: str, tmp_path: Any, municipalities: MunicipalityDirectory) -> None:
+    """The migration, the compare-and-set save and the ordered change log on PostgreSQL."""
+    from knowledge_base.bootstrap import ensure_imported, open_store
+
+    settings = Settings(state_dir=tmp_path, database_url=postgres_url)
+    engine, sessions = open_store(settings)
+    try:
+        ensure_imported(sessions, settings)
+        editor = _principal(sessions, "pg-editor@hel.fi", ("helsinki", "editor"))
+        approver = _principal(sessions, "pg-approver@hel.fi", ("helsinki", "approver"))
+        search, watcher = open_live_search(sessions, settings)
+        service_id = _helsinki_service(sessions, 2)
+        with sessions() as session:
+            draft = content.start_draft(session=session, principal=editor, service_id=service_id, now=NOW)
+            data = _with_text(draft.content, "en", name="Bicycle repair workshop for young people",
+                              summary="Learn to repair bicycles with an instructor.")  # fmt: skip
+            content.save_draft(session=session, principal=editor, version_id=draft.id, lock=draft.lock, content=data,
+                               municipalities=municipalities, now=NOW)  # fmt: skip
+            with pytest.raises(Conflict):  # lock 1 was used by the save above
+                content.save_draft(session=session, principal=editor, version_id=draft.id, lock=1, content=data,
+                                   municipalities=municipalities, now=NOW)  # fmt: skip
+            session.rollback()
+        with sessions() as session:
+            draft = content.start_draft(session=session, principal=editor, service_id=service_id, now=NOW)
+            content.save_draft(session=session, principal=editor, version_id=draft.id, lock=draft.lock, content=data,
+                               municipalities=municipalities, now=NOW)  # fmt: skip
+            content.submit(session=session, principal=editor, version_id=draft.id, now=NOW)
+            content.publish(session=session, principal=approver, version_id=draft.id, now=NOW)
+            publish_vectors(session, search, service_id, NOW)
+            session.commit()
+        assert watcher.poll_once() == 1
+        assert _found(search, "Where can I learn to repair bicycles?", service_id)
+    finally:
+        engine.dispose()
