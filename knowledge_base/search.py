@@ -277,6 +277,11 @@ class SearchService:
         )
 
     @property
+    def _services(self) -> list[ServiceRecord]:
+        """The indexed records by position (bench/bench_search_quality.py looks inside)."""
+        return self._snapshot.services
+
+    @property
     def service_count(self) -> int:
         snapshot = self._snapshot
         return len(snapshot.services) - len(snapshot.hidden)
