@@ -120,6 +120,8 @@ def test_route_role_matrix(staff: dict[str, Staff], content_sessions: sessionmak
         ("GET", f"/content/services/{service}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
         ("GET", f"/content/versions/{version}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
         ("GET", f"/content/services/{service}/history", None, {"editor_a": 200, "approver": 200, "admin": 200}),
+        ("GET", f"/content/services/{service}/instructions", None,
+         {"editor_a": 200, "editor_b": 200, "approver": 200, "counsellor": 200, "admin": 200}),
         ("GET", "/content/faq", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
         ("GET", "/content/inbox", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
     ]
@@ -207,6 +209,8 @@ def test_script_tags_are_stored_as_text_and_rendered_escaped(staff: dict[str, St
         assert "<script>alert" not in page.text and "<img src=x" not in page.text
         assert "&lt;script&gt;alert(" in page.text
     assert staff["counsellor"].request("GET", f"/api/content/services/{service}/instructions").json()["instructions"]["fi"] == evil
+    shown = staff["counsellor"].request("GET", f"/content/services/{service}/instructions")
+    assert shown.status_code == 200 and "&lt;script&gt;alert(" in shown.text and "<script>alert" not in shown.text
     public = editor.client.get(f"/api/services/{service}").json()
     assert "internal_instructions" not in json.dumps(public) and evil not in json.dumps(public).replace("\\u003c", "<") or True
     assert all("instructions" not in text for text in public["texts"])
@@ -258,6 +262,14 @@ def test_freshness_reminds_twice_then_marks_outdated_once_across_workers(
     public = app_client.get(f"/api/services/{service}?lang=en").json()
     assert public["outdated"] is True and "has not been checked recently" in public["notice"]
     assert public["source_as_of"] and public["source_as_of"] in public["notice"]
+    name = next(t["name"] for t in public["texts"] if t["language"] == "fi")
+    from tests.live_server import wait_for
+
+    def notice_in_search() -> bool:  # the API's watcher applies the job's change
+        hits = app_client.get("/api/search", params={"q": name, "lang": "en", "top": 10}).json()["results"]
+        return any(h["id"] == service and any("has not been checked recently" in w for w in h["why"]) for h in hits)
+
+    wait_for(notice_in_search, seconds=5)
     page = staff["editor_a"].request("GET", "/content?freshness_filter=outdated")
     assert service in page.text and "Merkitty vanhentuneeksi" in page.text  # the user's console language is fi
     reviewed = staff["editor_a"].request("POST", f"/api/content/services/{service}/review").json()

@@ -24,6 +24,7 @@ from knowledge_base.eligibility import EMPLOYMENT_STATUSES
 from knowledge_base.errors import Conflict, Forbidden, InvalidQuery, OpastinError
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.models import Organisation, ServiceVersion
+from knowledge_base.repository import VISIBLE
 
 router = APIRouter(prefix="/content", tags=["content console"], include_in_schema=False)
 STATES = ("draft", "ready_for_review", "published", "on_hold", "outdated", "archived")
@@ -64,6 +65,17 @@ def service_page(request: Request, service_id: str, principal: StaffPageDep, ses
     require_reader(principal, row.organisation_id)
     return render(request, "content/service.html", principal=principal, row=row, live=content_model.content_of(row),
                   draft=content.open_draft(session, service_id), notice=notice, **_ctx(principal))  # fmt: skip
+
+
+@router.get("/services/{service_id}/instructions", response_class=HTMLResponse)
+def instructions_page(request: Request, service_id: str, principal: StaffPageDep, session: SessionDep) -> Response:
+    """Published internal instructions, for counsellors of any organisation (read only)."""
+    row = content.get_service_row(session, service_id)
+    if not principal.has_any_role(content.INSTRUCTION_READERS) or row.status not in VISIBLE:
+        raise Forbidden("needs a counsellor, editor or approver role; only published services")
+    texts = sorted(row.texts, key=lambda t: t.language)
+    name = next((t.name for t in texts if t.name), row.id)
+    return render(request, "content/instructions.html", principal=principal, row=row, texts=texts, name=name)
 
 
 @router.post("/services/{service_id}/draft")
