@@ -99,7 +99,8 @@ def read_term_file(path: Path) -> dict[str, list[str]]:
 
 def write_term_file(path: Path, terms: Mapping[str, list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    # Per process: the API and the action server may both cache new text at once (live updates).
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as handle:
         json.dump({key: terms[key] for key in sorted(terms)}, handle, ensure_ascii=False, separators=(",", ":"))
     os.replace(partial, path)

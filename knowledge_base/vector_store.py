@@ -56,7 +56,8 @@ def write_vector_file(path: Path, vectors: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = sorted(vectors)
     matrix = np.stack([vectors[key] for key in keys]).astype(np.float16) if keys else np.zeros((0, 0), np.float16)
-    partial = path.with_name(path.name + ".partial.npz")
+    # Per process: the API and the action server may both cache new vectors at once (live updates).
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial.npz")
     np.savez_compressed(partial, keys=np.array(keys), vectors=matrix)
     os.replace(partial, path)
 

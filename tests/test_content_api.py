@@ -90,6 +90,16 @@ def test_route_role_matrix(staff: dict[str, Staff], content_sessions: sessionmak
         return int(staff["admin"].request("GET", f"/api/content/versions/{version}").json()["lock"])
 
     faq_body = {"organisation_id": "helsinki", "language": "fi", "question": "Mistä saan apua?", "answer": "Ohjaamosta."}
+    faq_id = staff["admin"].request("POST", "/api/content/faq", json=faq_body).json()["id"]
+    counter = iter(range(1000))
+
+    def new_service() -> dict[str, Any]:
+        return {"json": {"organisation_id": "helsinki", "id": f"editor:matrix-{next(counter)}",
+                         "content": {"texts": {"fi": {"name": "Uusi palvelu"}}}}}  # fmt: skip
+
+    def faq_update() -> dict[str, Any]:
+        current = next(f for f in staff["admin"].request("GET", "/api/content/faq").json() if f["id"] == faq_id)
+        return {"json": {"lock": current["lock"], "language": "fi", "question": "Mistä saan apua nopeasti?", "answer": "Ohjaamosta."}}
     # (method, path, body factory, {role: expected status}); unlisted signed-in roles expect 403.
     matrix: list[tuple[str, str, Any, dict[str, int]]] = [
         ("GET", "/api/content/services", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
@@ -109,6 +119,12 @@ def test_route_role_matrix(staff: dict[str, Staff], content_sessions: sessionmak
         ("POST", f"/api/content/services/{service}/status", lambda: {"json": {"action": "restore"}}, {"approver": 200, "admin": 200}),
         ("GET", f"/api/content/audit?service_id={service}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
         ("GET", "/api/content/audit", None, {"admin": 200}),
+        ("POST", "/api/content/services", new_service, {"editor_a": 201, "admin": 201}),
+        ("POST", f"/api/content/services/{service}/synonyms", lambda: {"json": {"language": "fi", "synonym": "apu"}},
+         {"editor_a": 200, "admin": 200}),
+        ("POST", f"/api/content/versions/{version}/submit", None, {"editor_a": 200, "admin": 409}),  # then it is not a draft
+        ("PUT", f"/api/content/faq/{faq_id}", faq_update, {"editor_a": 200, "admin": 200}),
+        ("POST", f"/api/content/faq/{faq_id}/status", lambda: {"json": {"status": "archived"}}, {"approver": 200, "admin": 200}),
         ("GET", "/api/content/faq", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
         ("POST", "/api/content/faq", lambda: {"json": faq_body}, {"editor_a": 201, "admin": 201}),
         ("GET", "/api/content/inbox", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
