@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.kb import KnowledgeBase, get_kb
 from actions.replies import NO, SKIP, YES, latest_intent, latest_text, say, say_text, user_language
 from knowledge_base.contacts import contact_for
-from knowledge_base.contracts import Query, SearchHit, SearchResult
+from knowledge_base.contracts import Query, SearchHit, SearchResult, ServiceRecord
 from knowledge_base.errors import OpastinError
 from knowledge_base.facts import extract_age
 
@@ -22,8 +22,20 @@ CANDIDATES = 10
 RECOMMENDED = 3
 
 
-def service_card(hit: SearchHit) -> dict[str, Any]:
-    return {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+def service_card(hit: SearchHit, record: ServiceRecord | None = None) -> dict[str, Any]:
+    card = {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+    if record is not None:
+        # "Source as of <date>", and an outdated service never shown silently (its notice is in `why`).
+        card.update(source_as_of=record.imported_on, outdated=record.outdated)
+    return card
+
+
+def _record_or_none(kb: KnowledgeBase, service_id: str) -> ServiceRecord | None:
+    """The record, or None when a live update removed it since the search."""
+    try:
+        return kb.search.record(service_id)
+    except OpastinError:
+        return None
 
 
 def lookup_failed(dispatcher: CollectingDispatcher, error: Exception) -> list[EventType]:
@@ -84,7 +96,7 @@ def continue_recommendation(
         return events + [SlotSet("pending_question", question), SlotSet("asked", [*asked, question])]
 
     top = result.results[:RECOMMENDED]
-    say(dispatcher, "bot.recommend_intro", services=[service_card(hit) for hit in top])
+    say(dispatcher, "bot.recommend_intro", services=[service_card(hit, _record_or_none(kb, hit.id)) for hit in top])
     for message in result.messages:
         say_text(dispatcher, message)
     recommended = list(dict.fromkeys([*(tracker.get_slot("recommended") or []), *(hit.id for hit in top)]))
@@ -159,7 +171,7 @@ class ActionAnswerInfo(Action):
         except OpastinError as error:
             return lookup_failed(dispatcher, error)
 
-        say(dispatcher, "bot.info_intro", name=hit.name, services=[service_card(hit)])
+        say(dispatcher, "bot.info_intro", name=hit.name, services=[service_card(hit, record)])
         if hit.summary:
             say_text(dispatcher, hit.summary)
         contact = contact_for(record, hit.text_language)
