@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge_base import accounts
+from knowledge_base.catalogue_changes import record_change
 from knowledge_base.models import Service
 from knowledge_base.settings import Settings
 from tests.bot_stack import BotStack, free_port
@@ -135,6 +136,20 @@ def test_publish_and_archive_reach_the_api_and_the_action_server(
     assert httpx.get(f"{api.url}/api/services/{service}", timeout=10).status_code == 404
     _call(api, cookies["approver"], "POST", f"/api/content/services/{service}/status", json={"action": "restore"})
     _until(lambda: _api_finds(api, marker, service))
+
+    # Marked outdated (as the freshness job does): still answered, never silently.
+    with content_sessions() as session:
+        row = session.get(Service, service)
+        assert row is not None
+        row.status = "outdated"
+        record_change(session, "service", service, datetime.now(UTC))
+        session.commit()
+
+    def bot_keys() -> list[str]:
+        return [str((r.get("custom") or {}).get("key", "")) for r in _bot_answer(action_server, question)["responses"]]
+
+    _until(lambda: "service.outdated_notice" in bot_keys())
+    assert _bot_services(_bot_answer(action_server, question))[:1] == [service]
 
 
 def test_a_published_faq_answer_is_what_the_bot_says(
