@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import auth
@@ -34,7 +35,7 @@ from knowledge_base.sources import load_safety_contacts
 logger = logging.getLogger(__name__)
 
 
-async def _freshness_job(sessions, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def _freshness_job(sessions: sessionmaker[Session], settings: Settings) -> None:
     """Review reminders and outdated marks; the lease makes one worker run it per interval."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     while True:
