@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.kb import KnowledgeBase, get_kb
 from actions.replies import NO, SKIP, YES, latest_intent, latest_text, say, say_text, user_language
 from knowledge_base.contacts import contact_for
-from knowledge_base.contracts import Query, SearchHit, SearchResult
+from knowledge_base.contracts import Query, SearchHit, SearchResult, ServiceRecord
 from knowledge_base.errors import OpastinError
 from knowledge_base.facts import extract_age
 
@@ -22,8 +22,20 @@ CANDIDATES = 10
 RECOMMENDED = 3
 
 
-def service_card(hit: SearchHit) -> dict[str, Any]:
-    return {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+def service_card(hit: SearchHit, record: ServiceRecord | None = None) -> dict[str, Any]:
+    card = {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+    if record is not None:
+        # "Source as of <date>", and an outdated service never shown silently (its notice is in `why`).
+        card.update(source_as_of=record.imported_on, outdated=record.outdated)
+    return card
+
+
+def _record_or_none(kb: KnowledgeBase, service_id: str) -> ServiceRecord | None:
+    """The record, or None when a live update removed it since the search."""
+    try:
+        return kb.search.record(service_id)
+    except OpastinError:
+        return None
 
 
 def lookup_failed(dispatcher: CollectingDispatcher, error: Exception) -> list[EventType]:
@@ -84,7 +96,7 @@ def continue_recommendation(
         return events + [SlotSet("pending_question", question), SlotSet("asked", [*asked, question])]
 
     top = result.results[:RECOMMENDED]
-    say(dispatcher, "bot.recommend_intro", services=[service_card(hit) for hit in top])
+    say(dispatcher, "bot.recommend_intro", services=[service_card(hit, _record_or_none(kb, hit.id)) for hit in top])
     for message in result.messages:
         say_text(dispatcher, message)
     recommended = list(dict.fromkeys([*(tracker.get_slot("recommended") or []), *(hit.id for hit in top)]))
@@ -120,6 +132,23 @@ class ActionRecommend(Action):
         )
 
 
+def answered_by_faq(dispatcher: CollectingDispatcher, kb: KnowledgeBase, text: str, language: str) -> bool:
+    """A curated FAQ answer is preferred when the question matches one well."""
+    match = kb.search.faq_match(text, language)
+    if match is None:
+        return False
+    say_text(dispatcher, match.entry.answer)
+    if match.entry.service_id:
+        try:
+            record = kb.search.record(match.entry.service_id)
+        except OpastinError:
+            return True  # the linked service is no longer published: the answer stands alone
+        texts = record.texts.get(language) or next(iter(record.texts.values()))
+        card = {"id": record.id, "name": texts.name, "url": None, "why": [], "text_language": texts.language}
+        say(dispatcher, "bot.faq_related_service", services=[card])
+    return True
+
+
 class ActionAnswerInfo(Action):
     """A question about one service: a short answer from the public text, contacts, source."""
 
@@ -130,6 +159,8 @@ class ActionAnswerInfo(Action):
         kb = get_kb()
         language = user_language(tracker)
         try:
+            if answered_by_faq(dispatcher, kb, latest_text(tracker), language):
+                return [SlotSet("failures", 0)]
             result = kb.search.search(
                 Query(latest_text(tracker), language, municipality=tracker.get_slot("municipality"), top_k=1)
             )
@@ -140,7 +171,7 @@ class ActionAnswerInfo(Action):
         except OpastinError as error:
             return lookup_failed(dispatcher, error)
 
-        say(dispatcher, "bot.info_intro", name=hit.name, services=[service_card(hit)])
+        say(dispatcher, "bot.info_intro", name=hit.name, services=[service_card(hit, record)])
         if hit.summary:
             say_text(dispatcher, hit.summary)
         contact = contact_for(record, hit.text_language)
@@ -156,5 +187,7 @@ class ActionAnswerInfo(Action):
             say(dispatcher, key, **{name: value})
         if not contact.phone and not contact.address:
             say(dispatcher, "bot.no_contact_details")
+        if record.outdated:
+            say(dispatcher, "service.outdated_notice", date=record.imported_on)
         say(dispatcher, "bot.source", source=record.organisation_name, date=record.imported_on)
         return [SlotSet("failures", 0)]

@@ -22,6 +22,7 @@ def main() -> None:
     configure_logging()
     kb = get_kb()
     kb.search.warm_up(SUPPORTED_LANGUAGES)
+    kb.watcher.start()
     executor = ActionExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)

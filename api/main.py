@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import auth
@@ -22,14 +26,27 @@ from api.metrics import router as metrics_router
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
-from api.routes import about, chat, health, search, services
-from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
+from api.routes import about, chat, content, content_pages, health, search, services
+from knowledge_base.bootstrap import ensure_imported, open_store
+from knowledge_base.freshness import run_freshness_job
+from knowledge_base.live_index import open_live_search
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
 from knowledge_base.settings import Settings, get_settings
 from knowledge_base.sources import load_safety_contacts
 
 logger = logging.getLogger(__name__)
+
+
+async def _freshness_job(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Review reminders and outdated marks; the lease makes one worker run it per interval."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    while True:
+        try:
+            await run_in_threadpool(run_freshness_job, sessions, settings, holder)
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
+            logger.exception("freshness job failed")
+        await asyncio.sleep(settings.freshness_interval_seconds)
 
 
 async def _retry_backlog(chat_service: ChatService, interval: float) -> None:
@@ -50,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(ensure_imported, sessions, settings)
         app.state.engine = engine
         app.state.sessions = sessions
-        app.state.search = await run_in_threadpool(build_search_service, sessions, settings)
+        app.state.search, watcher = await run_in_threadpool(open_live_search, sessions, settings)
+        app.state.watcher = watcher
+        watcher.start()  # published changes reach this process's search within about a second
         logger.info("search ready over %d services", app.state.search.service_count)
         http = httpx.AsyncClient()
         app.state.http = http
@@ -65,10 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifier=app.state.notifier,
         )
         retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
+        fresh = asyncio.create_task(_freshness_job(sessions, settings))
         yield
-        retry.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retry
+        for task in (retry, fresh):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await run_in_threadpool(watcher.stop)
         await http.aclose()
         engine.dispose()
 
@@ -83,7 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     auth.install_login_redirect(app)
-    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router, metrics_router):
+    for router in (
+        chat.router, search.router, services.router, about.router, health.router, auth.router, metrics_router,
+        content.router, content_pages.router,
+    ):  # fmt: skip
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

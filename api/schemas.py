@@ -39,6 +39,9 @@ class PublicService(BaseModel):
     channels: list[dict[str, object]]
     source_url: str | None
     licence: str
+    source_as_of: str = ""  # the import date, or the last review (issue 7)
+    outdated: bool = False
+    notice: str | None = None  # shown to users when outdated, in the requested language
 
 
 class SourceInfo(BaseModel):

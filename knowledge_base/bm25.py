@@ -99,7 +99,8 @@ def read_term_file(path: Path) -> dict[str, list[str]]:
 
 def write_term_file(path: Path, terms: Mapping[str, list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    # Per process: the API and the action server may both cache new text at once (live updates).
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as handle:
         json.dump({key: terms[key] for key in sorted(terms)}, handle, ensure_ascii=False, separators=(",", ":"))
     os.replace(partial, path)
@@ -194,6 +195,29 @@ class LexicalIndex:
             positions = np.array([row_of[documents[n].doc_id] for n in members], dtype=np.int64)
             indexes[language] = _LanguageIndex(bm25, positions)
         return cls(analyzer, doc_ids, indexes)
+
+    def rebuilt(self, docs: Iterable[tuple[int, str, str]], languages: set[str], store: TermStore) -> LexicalIndex:
+        """A copy with only `languages` indexed again from `docs` (all documents), for live
+        catalogue updates; the other languages are shared. Falls back to a full build
+        when existing documents would move to other rows."""
+        import bm25s
+
+        documents = [LexicalDocument(int(i), str(lang), text or "") for i, lang, text in docs]
+        doc_ids = np.array(sorted({d.doc_id for d in documents}), dtype=np.int64)
+        old = self._doc_ids
+        if len(doc_ids) < len(old) or not np.array_equal(doc_ids[: len(old)], old):
+            languages = {d.language for d in documents} | set(self._indexes)
+        row_of = {doc_id: row for row, doc_id in enumerate(doc_ids.tolist())}
+        indexes = {lang: index for lang, index in self._indexes.items() if lang not in languages}
+        for language in sorted(languages):
+            members = [d for d in documents if d.language == language]
+            corpus = store.terms_for(members)
+            if not any(corpus):
+                continue
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+            bm25.index(corpus, show_progress=False)
+            indexes[language] = _LanguageIndex(bm25, np.array([row_of[d.doc_id] for d in members], dtype=np.int64))
+        return LexicalIndex(self._analyzer, doc_ids, indexes)
 
     @property
     def languages(self) -> list[str]:

@@ -311,3 +311,83 @@ def privacy_forget(conversation_id: str | None, telegram_chat: str | None, dry_r
         ),
         dry_run,
     )
+
+
+# --- content curation (issue 7) ---
+
+
+@main.group()
+def content() -> None:
+    """Service content: export, import as drafts (with a dry run), the freshness job."""
+
+
+@content.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--organisation", "organisations", multiple=True, help="Only this organisation's services; repeatable.")
+def content_export(path: Path, fmt: str, organisations: tuple[str, ...]) -> None:
+    """Write every service's content (its open draft, else the published text) to PATH."""
+    from knowledge_base import content_io
+
+    try:
+        _engine, sessions = open_store(_settings())
+        with sessions() as session:
+            records = content_io.export_records(session, frozenset(organisations) if organisations else None)
+    except OpastinError as error:
+        _fail(error)
+    text = content_io.to_csv(records) if fmt == "csv" else content_io.to_jsonl(records)
+    if str(path) == "-":
+        click.echo(text, nl=False)
+    else:
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(records)} services to {path}", err=True)
+
+
+@content.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None, help="Default: from the file name.")
+@click.option("--dry-run", is_flag=True, help="Only report what would change (with diffs); write nothing.")
+def content_import(path: Path, fmt: str | None, dry_run: bool) -> None:
+    """Import edited content as drafts for review (never published); prints a JSON report."""
+    from datetime import UTC, datetime
+
+    from knowledge_base import content_io
+    from knowledge_base.municipalities import MunicipalityDirectory
+
+    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    try:
+        municipalities = MunicipalityDirectory.load()
+        incoming = content_io.parse(path.read_text(encoding="utf-8-sig"), fmt)
+        _engine, sessions = open_store(_settings())
+        with sessions() as session:
+            plan = content_io.plan_import(session, incoming, municipalities, lambda _organisation: True)
+            if not dry_run:
+                content_io.apply_import(session, plan, None, municipalities, datetime.now(UTC))
+                session.commit()
+    except OpastinError as error:
+        _fail(error)
+    click.echo(json.dumps({"dry_run": dry_run, **plan.summary()}, ensure_ascii=False))
+
+
+@content.command("freshness")
+def content_freshness() -> None:
+    """Run the freshness job once (review reminders, outdated marks); skipped while a worker holds its lease."""
+    import os
+
+    from knowledge_base.freshness import run_freshness_job
+
+    try:
+        settings = _settings()
+        _engine, sessions = open_store(settings)
+        report = run_freshness_job(sessions, settings, f"cli:{os.getpid()}")
+    except OpastinError as error:
+        _fail(error)
+    if report is None:
+        click.echo("skipped: another worker holds the freshness lease")
+    else:
+        click.echo(json.dumps({"reminded": report.reminded, "outdated": report.outdated}))
+
+
+
+if __name__ == "__main__":
+    main()

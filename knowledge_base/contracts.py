@@ -16,6 +16,20 @@ class ServiceText:
 
 
 @dataclass(frozen=True)
+class CuratedEligibility:
+    """Eligibility an editor set and an approver published: the only eligibility that
+    may exclude a service from search. Empty lists and None mean "no restriction"."""
+
+    age_min: int | None = None
+    age_max: int | None = None
+    municipalities: tuple[str, ...] = ()  # municipality codes
+    employment_statuses: tuple[str, ...] = ()
+    target_groups: tuple[str, ...] = ()
+    life_events: tuple[str, ...] = ()
+    immigrants: bool | None = None  # True: meant for immigrants (ranks and explains; no query field filters it)
+
+
+@dataclass(frozen=True)
 class ServiceRecord:
     """A published service as search and the bot see it (no internal instructions)."""
 
@@ -36,6 +50,8 @@ class ServiceRecord:
     employment_statuses: tuple[str, ...] = ()
     organisation_name: str = ""
     imported_on: str = ""  # ISO date the source text was imported or last reviewed
+    curated: CuratedEligibility = field(default_factory=CuratedEligibility)
+    outdated: bool = False  # not reviewed in time: shown with a notice, never silently
 
 
 @dataclass(frozen=True)
@@ -79,3 +95,14 @@ class SearchResult:
     language: str
     results: list[SearchHit]
     messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """A published FAQ answer as the bot sees it."""
+
+    id: int
+    language: str
+    question: str
+    answer: str
+    service_id: str | None = None

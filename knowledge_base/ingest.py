@@ -1,8 +1,9 @@
 """Import the bundled catalogue files into the store.
 
 Idempotent: a record whose source text is unchanged is left alone; a changed record
-is updated unless an editor has changed it, in which case it is only flagged
-`source_changed` for the editors to look at.
+is updated unless an editor has changed it, in which case it is flagged
+`source_changed` and, when no draft is open, the new source text becomes a draft for
+the editors to review (never published by the import).
 """
 
 from __future__ import annotations
@@ -76,6 +77,25 @@ def _apply(
     repository.replace_texts(row, record_texts(record))
 
 
+def _draft_from_source(session: Session, row: Service, record: dict[str, Any], now: datetime) -> bool:
+    """Put the changed source text into a new draft (public texts only; the editors'
+    internal instructions and curated fields stay). False when a draft is already open,
+    so an editor's work in progress is never overwritten."""
+    from knowledge_base import content
+
+    if content.open_draft(session, row.id) is not None:
+        return False
+    draft = content.start_draft(session=session, principal=None, service_id=row.id, now=now, actor=content.SYSTEM)
+    data = {**draft.content, "texts": {lang: dict(fields) for lang, fields in draft.content["texts"].items()}}
+    for language, text in record_texts(record).items():
+        fields = data["texts"].setdefault(language, {"internal_instructions": ""})
+        fields.update(name=text.name, summary=text.summary, description=text.description, synonyms=text.synonyms)
+    draft.content = data
+    draft.lock += 1
+    content.audit(session, content.SYSTEM, "source_changed", now, service_id=row.id, version_id=draft.id)
+    return True
+
+
 def import_catalogue(
     *,
     session: Session,
@@ -105,6 +125,8 @@ def import_catalogue(
                 report.unchanged.append(row.id)
             elif row.edited_at is not None:
                 row.source_changed = True
+                if _draft_from_source(session, row, record, now):
+                    row.source_hash = digest  # this source version now waits in a draft
                 report.source_changed.append(row.id)
             else:
                 _apply(row, record, source, digest, now, life_events)

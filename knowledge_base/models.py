@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -49,6 +49,10 @@ class Service(Base):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Curation (issue 7): curated eligibility is the only eligibility that may exclude.
+    curated_eligibility: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    freshness_stage: Mapped[int] = mapped_column(Integer, default=0)  # 0 fresh, 1-2 reminded, 3 outdated
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     texts: Mapped[list[ServiceText]] = relationship(
@@ -170,3 +174,106 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- content curation (issue 7) ---
+# The `services` row and its `service_texts` are the live, published copy that search
+# reads. Editors work on `service_versions` (content snapshots); publishing one copies
+# it into the live rows and writes a `catalogue_changes` row in the same transaction,
+# which every searching process polls.
+
+
+class ServiceVersion(Base):
+    """One version of a service's editable content: draft, ready_for_review, published,
+    superseded (an older published one) or discarded."""
+
+    __tablename__ = "service_versions"
+    __table_args__ = (UniqueConstraint("service_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per service
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # see knowledge_base/content_model.py
+    lock: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency: bumped on every save
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who did what to which service or FAQ answer, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))  # e-mail, or "system" for jobs and imports
+    action: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    version_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CatalogueChange(Base):
+    """An increasing id per change of what search may show; searching processes poll it."""
+
+    __tablename__ = "catalogue_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # service, faq
+    ref: Mapped[str] = mapped_column(String(80))  # service id or FAQ id
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PassageVector(Base):
+    """Passage vectors encoded at publish time, so other processes need not encode again."""
+
+    __tablename__ = "passage_vectors"
+
+    fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True)  # vector_store.fingerprint
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FaqAnswer(Base):
+    """A curated question and answer in one language, optionally about one service."""
+
+    __tablename__ = "faq_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    service_id: Mapped[str | None] = mapped_column(ForeignKey("services.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(3))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)  # draft, published, archived
+    lock: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContentNotification(Base):
+    """A message to an organisation's editors (review reminders), shown in the content console."""
+
+    __tablename__ = "content_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    service_id: Mapped[str | None] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(30))  # review_due, review_overdue, outdated
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobLease(Base):
+    """One row per periodic job: whoever holds an unexpired lease runs it, so it runs once
+    even with several API workers."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,9 @@
-"""The one search façade callers use: `SearchService.search(Query) -> SearchResult`."""
+"""The one search façade callers use: `SearchService.search(Query) -> SearchResult`.
+
+The indexes live in one immutable snapshot that `apply` replaces whole, so a search
+running while the catalogue changes sees either the old or the new catalogue, never
+a mix. Rebuilding from the in-memory records and cached vectors takes well under a
+second for the bundled catalogue; only new passage text is encoded."""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from knowledge_base import repository
-from knowledge_base.contracts import Query, SearchHit, SearchResult, ServiceRecord, ServiceText
-from knowledge_base.bm25 import LexicalIndex, service_documents
+from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
+from knowledge_base.bm25 import LexicalIndex, TermStore, service_documents
 from knowledge_base.embedding import Embedder
 from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
+from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
@@ -46,6 +52,34 @@ class _PassageRef:
     language: str
 
 
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    similarity: float
+
+
+# The vector cache keys FAQ questions apart from passages with the same text.
+FAQ_KEY_PREFIX = "faq-question\x00"
+# Cosine similarity of e5 query embeddings above which a question counts as the FAQ
+# question asked again. Chosen on the labelled pairs of bench/queries/faq_pairs.yml
+# (bench/bench_content.py): neighbouring questions ("is the course free?" / "where is
+# the course?") reach 0.959, so 0.96 lets no wrong answer through, at the price of
+# recall (about a quarter of paraphrases); below it the bot searches services instead.
+FAQ_MATCH_THRESHOLD = 0.96
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    services: list[ServiceRecord]  # positions stay stable across live updates
+    position: dict[str, int]
+    refs: list[_PassageRef]
+    index: VectorIndex | None
+    lexical: LexicalIndex | None
+    faqs: list[FaqEntry]
+    faq_vectors: np.ndarray | None
+    hidden: frozenset[int] = frozenset()  # positions search must no longer show (archived, on hold)
+
+
 class SearchService:
     def __init__(
         self,
@@ -59,22 +93,147 @@ class SearchService:
         lexical: LexicalIndex | None = None,
         gate: RelevanceGate | None = None,
         progress: Callable[[int, int], None] | None = None,
+        lexical_builder: Callable[[list[ServiceRecord]], LexicalIndex] | None = None,
+        faqs: list[FaqEntry] | None = None,
+        lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
     ) -> None:
-        self._services = services
-        self._lexical = lexical
         self._gate = gate
         self._embedder = embedder
+        self._store = store
         self._municipalities = municipalities
         self._messages = messages
         self._settings = settings
+        self._lexical_builder = lexical_builder
+        self._lexical_rebuilder = lexical_rebuilder
+        services = sorted(services, key=lambda s: s.id)
+        if lexical is None and lexical_builder is not None:
+            lexical = lexical_builder(services)
+        faqs = faqs or []
+        self._snapshot = self._build(services, lexical, faqs, self._faq_vectors(faqs), frozenset(), progress)
+
+    def _build(
+        self,
+        services: list[ServiceRecord],
+        lexical: LexicalIndex | None,
+        faqs: list[FaqEntry],
+        faq_vectors: np.ndarray | None,
+        hidden: frozenset[int],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> _Snapshot:
         passages = [p for service in services for p in passages_for_service(service.id, service.texts)]
-        self._position = {service.id: i for i, service in enumerate(services)}
-        self._refs = [_PassageRef(self._position[p.service_id], p.language) for p in passages]
-        self._index: VectorIndex | None = None
+        position = {service.id: i for i, service in enumerate(services)}
+        refs = [_PassageRef(position[p.service_id], p.language) for p in passages]
+        index: VectorIndex | None = None
         if passages:
-            vectors = store.vectors_for([p.text for p in passages], embedder.encode_passages, progress)
-            self._index = VectorIndex(vectors.shape[1])
-            self._index.add(np.arange(len(passages)), vectors)
+            vectors = self._store.vectors_for([p.text for p in passages], self._embedder.encode_passages, progress)
+            index = VectorIndex(vectors.shape[1])
+            index.add(np.arange(len(passages)), vectors)
+        return _Snapshot(services, position, refs, index, lexical, list(faqs), faq_vectors, hidden)
+
+    def _faq_vectors(self, faqs: list[FaqEntry]) -> np.ndarray | None:
+        if not faqs:
+            return None
+        return self._store.vectors_for([FAQ_KEY_PREFIX + faq.question for faq in faqs], self._encode_faq_questions)
+
+    def _encode_faq_questions(self, keyed: list[str]) -> np.ndarray:
+        return self._embedder.encode_queries([text.removeprefix(FAQ_KEY_PREFIX) for text in keyed])
+
+    # --- live updates -------------------------------------------------------------
+
+    @property
+    def store(self) -> VectorStore:
+        return self._store
+
+    @property
+    def municipalities(self) -> MunicipalityDirectory:
+        return self._municipalities
+
+    @staticmethod
+    def passage_texts(service: ServiceRecord) -> list[str]:
+        return [p.text for p in passages_for_service(service.id, service.texts)]
+
+    @staticmethod
+    def faq_key_texts(faqs: list[FaqEntry]) -> list[str]:
+        return [FAQ_KEY_PREFIX + faq.question for faq in faqs]
+
+    def encode_for_publish(self, service: ServiceRecord | None = None, faqs: list[FaqEntry] | None = None) -> dict[str, np.ndarray]:
+        """Encode (or take from the cache) the vectors a published change needs, keyed by
+        fingerprint, so the publisher can store them for every other process."""
+        from knowledge_base.vector_store import fingerprint
+
+        found: dict[str, np.ndarray] = {}
+        if service is not None:
+            texts = self.passage_texts(service)
+            if texts:
+                vectors = self._store.vectors_for(texts, self._embedder.encode_passages)
+                found.update({fingerprint(self._store.backend_id, t): v for t, v in zip(texts, vectors, strict=True)})
+        if faqs:
+            keyed = self.faq_key_texts(faqs)
+            vectors = self._store.vectors_for(keyed, self._encode_faq_questions)
+            found.update({fingerprint(self._store.backend_id, t): v for t, v in zip(keyed, vectors, strict=True)})
+        return found
+
+    def apply(
+        self, changed: dict[str, ServiceRecord | None] | None = None, faqs: list[FaqEntry] | None = None
+    ) -> None:
+        """Replace the changed services (None hides one) and, when given, the FAQ answers;
+        then swap in the new snapshot at once. Positions stay stable, so hiding or
+        restoring a service costs nothing and a text change re-indexes only the
+        languages it touches."""
+        current = self._snapshot
+        services = list(current.services)
+        position = dict(current.position)
+        hidden = set(current.hidden)
+        languages: set[str] = set()
+        for service_id, record in (changed or {}).items():
+            at = position.get(service_id)
+            if record is None:
+                if at is not None:
+                    hidden.add(at)
+                continue
+            if at is None:
+                at = len(services)
+                services.append(record)
+                position[service_id] = at
+                languages |= set(record.texts)
+            else:
+                before = services[at].texts
+                languages |= {lang for lang in set(before) | set(record.texts) if before.get(lang) != record.texts.get(lang)}
+                services[at] = record
+            hidden.discard(at)
+        faq_list = current.faqs if faqs is None else list(faqs)
+        faq_vectors = current.faq_vectors if faqs is None else self._faq_vectors(faq_list)
+        if not languages:
+            self._snapshot = _Snapshot(services, position, current.refs, current.index, current.lexical, faq_list,
+                                       faq_vectors, frozenset(hidden))  # fmt: skip
+            return
+        lexical = current.lexical
+        if lexical is not None and self._lexical_rebuilder is not None:
+            lexical = self._lexical_rebuilder(lexical, services, languages)
+        elif self._lexical_builder is not None:
+            lexical = self._lexical_builder(services)
+        self._snapshot = self._build(services, lexical, faq_list, faq_vectors, frozenset(hidden))
+
+    @property
+    def faq_count(self) -> int:
+        return len(self._snapshot.faqs)
+
+    def faq_match(self, text: str, language: str) -> FaqMatch | None:
+        """The published FAQ answer in `language` whose question is close enough to `text`."""
+        snapshot = self._snapshot
+        if snapshot.faq_vectors is None or not text.strip():
+            return None
+        query = self._embedder.encode_queries([text])[0]
+        similarities = snapshot.faq_vectors @ query
+        best: FaqMatch | None = None
+        for entry, similarity in zip(snapshot.faqs, similarities.tolist(), strict=True):
+            if entry.language == language and (best is None or similarity > best.similarity):
+                best = FaqMatch(entry, float(similarity))
+        return best if best is not None and best.similarity >= FAQ_MATCH_THRESHOLD else None
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors (normalised) for grouping questions by similarity."""
+        return self._embedder.encode_queries(texts)
 
     @classmethod
     def from_session(
@@ -87,12 +246,21 @@ class SearchService:
     ) -> SearchService:
         store = VectorStore(embedder.backend_id, settings.shipped_vectors, settings.vector_cache_path)
         services = repository.published_services(session=session)
-        lexical = LexicalIndex.build(
-            service_documents(services),
-            Analyzer(),
-            cache_dir=settings.state_dir / "lexical",
-            shipped_terms=settings.shipped_terms,
-        )
+        analyzer = Analyzer()
+        # Read once here, so the first live update does not wait for the term files.
+        terms = TermStore(analyzer, settings.shipped_terms, settings.state_dir / "lexical")
+
+        def build_lexical(records: list[ServiceRecord]) -> LexicalIndex:
+            return LexicalIndex.build(
+                service_documents(records),
+                analyzer,
+                cache_dir=settings.state_dir / "lexical",
+                shipped_terms=settings.shipped_terms,
+            )
+
+        def rebuild_lexical(current: LexicalIndex, records: list[ServiceRecord], languages: set[str]) -> LexicalIndex:
+            return current.rebuilt(service_documents(records), languages, terms)
+
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         return cls(
             services=services,
@@ -101,20 +269,29 @@ class SearchService:
             municipalities=MunicipalityDirectory.load(),
             messages=Catalogue.load(),
             settings=settings,
-            lexical=lexical,
             gate=gate,
             progress=progress,
+            lexical_builder=build_lexical,
+            lexical_rebuilder=rebuild_lexical,
+            faqs=published_entries(session),
         )
 
     @property
+    def _services(self) -> list[ServiceRecord]:
+        """The indexed records by position (bench/bench_search_quality.py looks inside)."""
+        return self._snapshot.services
+
+    @property
     def service_count(self) -> int:
-        return len(self._services)
+        snapshot = self._snapshot
+        return len(snapshot.services) - len(snapshot.hidden)
 
     def record(self, service_id: str) -> ServiceRecord:
-        position = self._position.get(service_id)
-        if position is None:
+        snapshot = self._snapshot
+        position = snapshot.position.get(service_id)
+        if position is None or position in snapshot.hidden:
             raise NotFound(f"no published service {service_id!r}")
-        return self._services[position]
+        return snapshot.services[position]
 
     def search(self, query: Query) -> SearchResult:
         text = query.text.strip()
@@ -127,14 +304,15 @@ class SearchService:
         language = detect_language(text, fallback=fallback) if text else (fallback or "fi")
         if not any(ch.isalnum() for ch in text):
             return SearchResult(language, [], [self._messages.text("search.empty_query", language)])
-        if self._index is None:
+        snapshot = self._snapshot
+        if snapshot.index is None:
             raise IndexNotReady("the catalogue is empty: run `opastin kb import`")
 
-        dense, lexical = self.candidates(text, language)
+        dense, lexical = self._candidates(snapshot, text, language)
         fused = self._fuse(dense, lexical)
         ranked: list[tuple[float, ServiceRecord]] = []
         for service_index, score in fused.items():
-            service = self._services[service_index]
+            service = snapshot.services[service_index]
             if not self._passes_filters(service, query, municipality):
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
@@ -154,16 +332,25 @@ class SearchService:
 
     def candidates(self, text: str, language: str) -> tuple[dict[int, float], list[tuple[int, float]]]:
         """Dense best score per service index, and BM25 (service index, score) best first."""
-        assert self._index is not None
+        return self._candidates(self._snapshot, text, language)
+
+    def _candidates(
+        self, snapshot: _Snapshot, text: str, language: str
+    ) -> tuple[dict[int, float], list[tuple[int, float]]]:
+        assert snapshot.index is not None
         query_vector = self._embedder.encode_queries([text])[0]
-        scores, ids = self._index.search(query_vector, CANDIDATE_PASSAGES)
+        scores, ids = snapshot.index.search(query_vector, CANDIDATE_PASSAGES)
         dense: dict[int, float] = {}
         for score, passage_id in zip(scores.tolist(), ids.tolist(), strict=True):
             if passage_id < 0:
                 continue
-            service_index = self._refs[passage_id].service_index
+            service_index = snapshot.refs[passage_id].service_index
+            if service_index in snapshot.hidden:
+                continue
             dense[service_index] = max(dense.get(service_index, -1.0), score)
-        lexical = self._lexical.search(text, language, LEXICAL_CANDIDATES) if self._lexical else []
+        lexical = snapshot.lexical.search(text, language, LEXICAL_CANDIDATES) if snapshot.lexical else []
+        if snapshot.hidden:
+            lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
         return dense, lexical
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
@@ -201,9 +388,10 @@ class SearchService:
         """Load what the first query in each language would otherwise wait for: the
         Finnish lemmatizer, each language's tokenizer (a spaCy blank pipeline compiles
         its tokenizer rules on first use: 0.1-0.5 s) and the query encoder."""
-        if self._lexical is not None:
+        lexical = self._snapshot.lexical
+        if lexical is not None:
             for language in languages:
-                self._lexical.search("työ", language, 1)
+                lexical.search("työ", language, 1)
         self._embedder.encode_queries(["työ"])
 
     def _resolve_municipality(self, value: str | None) -> Municipality | None:
@@ -215,7 +403,26 @@ class SearchService:
         return municipality
 
     @staticmethod
-    def _passes_filters(service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+    def _passes_curated(service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+        """Curated eligibility excludes; a criterion the query does not give excludes nothing."""
+        curated = service.curated
+        if query.age is not None:
+            if curated.age_min is not None and query.age < curated.age_min:
+                return False
+            if curated.age_max is not None and query.age > curated.age_max:
+                return False
+        if municipality is not None and curated.municipalities and municipality.code not in curated.municipalities:
+            return False
+        if query.employment_status and curated.employment_statuses and query.employment_status not in curated.employment_statuses:
+            return False
+        if query.target_group and curated.target_groups and not any(g.startswith(query.target_group) for g in curated.target_groups):
+            return False
+        return not (query.life_event and curated.life_events and query.life_event not in curated.life_events)
+
+    @classmethod
+    def _passes_filters(cls, service: ServiceRecord, query: Query, municipality: Municipality | None) -> bool:
+        if not cls._passes_curated(service, query, municipality):
+            return False
         if municipality is not None and service.area_type == "local" and service.municipality_code != municipality.code:
             return False
         if query.target_group and not any(g.startswith(query.target_group) for g in service.target_groups):
@@ -273,7 +480,7 @@ class SearchService:
             why.append(self._messages.text("why.age_min", language, age_min=service.age_min))
         elif service.age_max is not None:
             why.append(self._messages.text("why.age_max", language, age_max=service.age_max))
-        if service.immigrants:
+        if service.immigrants or service.curated.immigrants:
             why.append(self._messages.text("why.immigrants", language))
         if service.area_type == "local" and service.municipality_code:
             local = self._municipalities.by_code(service.municipality_code)
@@ -289,6 +496,8 @@ class SearchService:
                     text_language_name=self._messages.text(f"language.name.{text.language}", language),
                 )
             )
+        if service.outdated:
+            why.append(self._messages.text("service.outdated_notice", language, date=service.imported_on))
         fits = [self._age_fits(service, query.age)] if query.age is not None else []
         if municipality is not None and service.area_type == "local":
             fits.append(service.municipality_code == municipality.code)

@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     metrics_clients: list[str] = Field(
         default=["127.0.0.1", "::1"], description="Client addresses allowed to read /metrics."
     )
+    # Content freshness (issue 7)
+    freshness_review_days: int = Field(
+        default=120, description="Days after import or the last review when editors get a review reminder."
+    )
+    freshness_grace_days: int = Field(default=15, description="Length of one grace period after the reminder.")
+    freshness_grace_periods: int = Field(
+        default=2, description="Grace periods (each with a reminder) before an unreviewed service is marked outdated."
+    )
+    freshness_interval_seconds: float = Field(
+        default=3600.0, description="How often the API runs the freshness job (once across all workers: a lease)."
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

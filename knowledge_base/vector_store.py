@@ -56,7 +56,8 @@ def write_vector_file(path: Path, vectors: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = sorted(vectors)
     matrix = np.stack([vectors[key] for key in keys]).astype(np.float16) if keys else np.zeros((0, 0), np.float16)
-    partial = path.with_name(path.name + ".partial.npz")
+    # Per process: the API and the action server may both cache new vectors at once (live updates).
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial.npz")
     np.savez_compressed(partial, keys=np.array(keys), vectors=matrix)
     os.replace(partial, path)
 
@@ -68,6 +69,15 @@ class VectorStore:
         self._vectors = read_vector_file(shipped) if shipped else {}
         self._local = read_vector_file(self.local_path)
         self._vectors.update(self._local)
+
+    def missing_keys(self, texts: Sequence[str]) -> list[str]:
+        """Fingerprints of the texts this store has no vector for."""
+        keys = (fingerprint(self.backend_id, t) for t in texts)
+        return list(dict.fromkeys(key for key in keys if key not in self._vectors))
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors another process encoded (read from the database); kept in memory only."""
+        self._vectors.update(vectors)
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(t for t in texts if fingerprint(self.backend_id, t) not in self._vectors))

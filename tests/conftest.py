@@ -88,3 +88,18 @@ def bot_stack(settings: Settings, sessions, tmp_path_factory: pytest.TempPathFac
         yield stack
     finally:
         stack.stop()
+
+
+# --- content curation (issue 7) ---
+@pytest.fixture(scope="session")
+def content_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A catalogue of its own for the content tests, which publish, archive and edit
+    services: the shared `sessions` database stays as imported."""
+    return Settings(state_dir=tmp_path_factory.mktemp("content-state"), database_url=None)
+
+
+@pytest.fixture(scope="session")
+def content_sessions(content_settings: Settings) -> sessionmaker[Session]:
+    _engine, made = open_store(content_settings)
+    ensure_imported(made, content_settings)
+    return made
