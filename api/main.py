@@ -25,7 +25,7 @@ from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.routes import about, chat, console, health, search, services
-from knowledge_base import queue
+from knowledge_base import leases, queue
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -40,11 +40,11 @@ def _timer_round(sessions: sessionmaker[Session], holder: str, config: queue.Que
 
     def work(session: Session) -> set[str]:
         now = datetime.now(UTC)
-        if not queue.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
+        if not leases.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
             return set()
         return queue.run_timers(session=session, now=now, config=config)
 
-    return queue.run_transaction(sessions, work)
+    return leases.run_transaction(sessions, work)
 
 
 async def _queue_timers(

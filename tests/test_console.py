@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from api.auth import SESSION_COOKIE
 from api.main import create_app
 from api.routes.chat import TOKEN_HEADER
-from knowledge_base import accounts, queue
+from knowledge_base import accounts, queue, queue_console
 from knowledge_base.models import Conversation, Handover, HandoverNote, Message, Service, ServiceText
 from knowledge_base.settings import Settings
 from tests.queue_factories import citizen, staff
@@ -113,7 +113,7 @@ def world(sessions, people, console_settings) -> World:  # type: ignore[no-untyp
             config=config,
         )
         queue.take(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, now=now, config=config)  # type: ignore[arg-type]
-        queue.add_note(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, text=NOTE, now=now)  # type: ignore[arg-type]
+        queue_console.add_note(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, text=NOTE, now=now)  # type: ignore[arg-type]
         other, _ = citizen(session, now=now)
         waiting = queue.open_ticket(session=session, conversation=other, summary={"reason": "requested", "language": "fi"}, now=now, config=config)
         third, _ = citizen(session, now=now)
@@ -329,3 +329,18 @@ def test_close_asks_for_rating_and_the_payload_is_stored_not_forwarded(
         assert row is not None and (row.satisfaction, row.outcome_code, row.outcome_service_id) == (4, "referred", RECOMMENDED[0])
         notes = session.scalars(select(HandoverNote.text).where(HandoverNote.handover_id == world.assigned.id)).all()
     assert NOTE in notes
+
+
+def test_second_taker_is_told_someone_was_first(client: TestClient, people: dict[str, Person], sessions, console_settings) -> None:  # type: ignore[no-untyped-def]
+    config = queue.QueueConfig.from_settings(console_settings)
+    with sessions() as session:
+        conversation, _ = citizen(session, now=_now())
+        ticket_id = queue.open_ticket(session=session, conversation=conversation, summary={"language": "fi"}, now=_now(), config=config).id
+        session.commit()
+    first = client.post(f"/console/tickets/{ticket_id}/take", headers=_as(client, people["counsellor_b"]), follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == f"/console/tickets/{ticket_id}"
+    second = client.post(f"/console/tickets/{ticket_id}/take", headers=_as(client, people["counsellor_a"]), follow_redirects=False)
+    assert second.status_code == 303 and second.headers["location"] == "/console/queue?taken=1"
+    again = client.post(f"/console/tickets/{ticket_id}/take", headers={**_as(client, people["counsellor_a"]), "Accept": "application/json"})
+    assert again.status_code == 409
+    assert "Someone else took that ticket first." in client.get("/console/queue?taken=1").text
