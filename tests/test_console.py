@@ -344,3 +344,33 @@ def test_second_taker_is_told_someone_was_first(client: TestClient, people: dict
     again = client.post(f"/console/tickets/{ticket_id}/take", headers={**_as(client, people["counsellor_a"]), "Accept": "application/json"})
     assert again.status_code == 409
     assert "Someone else took that ticket first." in client.get("/console/queue?taken=1").text
+
+
+def test_chat_stream_sends_queue_events_as_the_position_moves(client: TestClient, people: dict[str, Person], sessions, console_settings) -> None:  # type: ignore[no-untyped-def]
+    config = queue.QueueConfig.from_settings(console_settings)
+    with sessions() as session:
+        ahead_conversation, _ = citizen(session, now=_now())
+        ahead = queue.open_ticket(session=session, conversation=ahead_conversation, summary={"language": "fi"}, now=_now(), config=config).id
+        conversation, token = citizen(session, now=_now() + timedelta(seconds=1))
+        queue.open_ticket(session=session, conversation=conversation, summary={"language": "fi"}, now=_now() + timedelta(seconds=1), config=config)
+        conversation_id = conversation.id
+        session.commit()
+    client.cookies.clear()
+    positions: list[int] = []
+    with client.stream("GET", f"/api/chat/{conversation_id}/events", headers={TOKEN_HEADER: token}) as response:
+        event = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "queue":
+                status = json.loads(line[6:])
+                assert status["state"] == "waiting" and "jonossa" in status["text"]
+                positions.append(status["position"])
+                if len(positions) == 1:
+                    # The ticket ahead is taken: the waiting citizen's stream moves up at once.
+                    taken = client.post(f"/console/tickets/{ahead}/take", headers={**_as(client, people["counsellor_a"]), "Accept": "application/json"})
+                    assert taken.status_code == 200
+                    client.cookies.clear()
+                else:
+                    break
+    assert positions[1] == positions[0] - 1

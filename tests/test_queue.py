@@ -388,3 +388,16 @@ def test_store_roundtrip_keeps_ticket_fields(db: sessionmaker[Session]) -> None:
         assert row is not None
         assert (row.age, row.municipality, row.topic, row.employment_status) == (24, "091", "studies", "student")
         assert row.priority == store.PRIORITY_SAFETY and row.safety and row.channel == "web"
+
+
+def test_offline_message_is_answered_in_the_conversation(db: sessionmaker[Session]) -> None:
+    with db() as session:
+        left = ticket(session, CONFIG, offline=True, now=CLOSED_NOW)
+        assert queue.dispatch(session=session, now=CLOSED_NOW, config=CONFIG) == []  # offline tickets are picked by hand
+        anna = staff(session, [("te", "counsellor")], languages=["fi"], online=True, now=later(36000, CLOSED_NOW))
+        queue.take(session=session, handover_id=left.id, principal=anna, now=later(36000, CLOSED_NOW), config=CONFIG)
+        answer = queue.reply(session=session, handover_id=left.id, principal=anna, text="Vastaus viestiisi.", now=later(36060, CLOSED_NOW))
+        session.refresh(left)
+        assert left.status == "assigned" and left.offline
+        assert _messages(session, left.conversation_id)[-1].id == answer.id
+        assert session.get(Conversation, left.conversation_id).state == "counsellor"  # type: ignore[union-attr]
