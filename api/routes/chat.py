@@ -112,7 +112,7 @@ async def events(
         last_queue: dict[str, object] | None = None
         while True:
             event = notifier.event(conversation_id)
-            queue_event = notifier.event(QUEUE_CHANNEL)
+            queue_event = notifier.event(QUEUE_CHANNEL)  # taken before reading: no change is missed
             reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=seq)
             for message in reply.messages:
                 seq = message["seq"]
@@ -123,9 +123,13 @@ async def events(
                 # No id: a resumed stream starts from the messages; the queue state is sent anew.
                 yield f"event: queue\ndata: {json.dumps(status, ensure_ascii=False)}\n\n"
                 last_queue = status
-            # While waiting, positions and estimates move without a message: look again sooner.
-            timeout = QUEUE_RECHECK_SECONDS if status["state"] == "waiting" else KEEPALIVE_SECONDS
-            waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(queue_event.wait())]
+            # While waiting, positions and estimates move without a message of this
+            # conversation: wake on any queue change, and look again sooner.
+            waiting = status["state"] == "waiting"
+            timeout = QUEUE_RECHECK_SECONDS if waiting else KEEPALIVE_SECONDS
+            waiters = [asyncio.ensure_future(event.wait())]
+            if waiting:
+                waiters.append(asyncio.ensure_future(queue_event.wait()))
             done, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending:
                 waiter.cancel()
