@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from knowledge_base.accounts import Principal
+from knowledge_base.db import aware
 from knowledge_base.errors import InvalidQuery, NotAllowed
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.models import CounsellorProfile, Handover, Organisation, User
@@ -32,13 +33,6 @@ def queue_organisations(principal: Principal) -> frozenset[str]:
 
 def may_use_queue(principal: Principal) -> bool:
     return principal.is_platform_admin or bool(queue_organisations(principal))
-
-
-def _aware(moment: datetime | None, like: datetime) -> datetime | None:
-    """SQLite gives naive datetimes back; they were stored as UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=like.tzinfo)
 
 
 def get_profile(*, session: Session, user_id: int) -> CounsellorProfile | None:
@@ -152,7 +146,7 @@ def available(
     current = loads(session=session)
     result = []
     for profile, organisation in rows:
-        seen = _aware(profile.last_seen_at, now)
+        seen = aware(profile.last_seen_at, now)
         if seen is None or seen < now - heartbeat_timeout:
             continue
         if business_hours and not is_open(organisation.hours or {}, now):
@@ -181,7 +175,7 @@ def stale_online(*, session: Session, now: datetime, heartbeat_timeout: timedelt
     profiles = session.scalars(select(CounsellorProfile).where(CounsellorProfile.status != OFFLINE)).all()
     stale = []
     for profile in profiles:
-        seen = _aware(profile.last_seen_at, now)
+        seen = aware(profile.last_seen_at, now)
         if seen is None or seen < now - heartbeat_timeout:
             stale.append(profile)
     return stale

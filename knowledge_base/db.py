@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
@@ -34,6 +35,14 @@ def make_engine(settings: Settings) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def aware(moment: datetime | None, like: datetime) -> datetime | None:
+    """A stored timestamp as an aware datetime: SQLite gives them back naive (they were
+    written in UTC), PostgreSQL aware."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=like.tzinfo)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -41,6 +41,7 @@ from knowledge_base.counsellors import (
     queue_organisations,
     stale_online,
 )
+from knowledge_base.db import aware
 from knowledge_base.errors import Conflict, InvalidQuery, NotAllowed, NotFound
 from knowledge_base.i18n import Catalogue
 from knowledge_base.models import (
@@ -105,12 +106,6 @@ class QueueConfig:
             auto_assign=settings.queue_auto_assign,
             data_dir=settings.data_dir,
         )
-
-
-def _aware(moment: datetime | None, like: datetime) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=like.tzinfo)
 
 
 def _say(
@@ -220,7 +215,7 @@ def flag_safety(*, session: Session, conversation_id: str, now: datetime) -> Non
 
 
 def is_widened(ticket: Handover, now: datetime, config: QueueConfig) -> bool:
-    created = _aware(ticket.created_at, now)
+    created = aware(ticket.created_at, now)
     return ticket.widened_at is not None or (created is not None and created <= now - config.widen_after)
 
 

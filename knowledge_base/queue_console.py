@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from knowledge_base.accounts import Principal
 from knowledge_base.counsellors import OFFLINE as PRESENCE_OFFLINE
 from knowledge_base.counsellors import available, get_profile, queue_organisations
+from knowledge_base.db import aware
 from knowledge_base.errors import InvalidQuery, NotAllowed, NotFound
 from knowledge_base.models import CannedReply, CounsellorProfile, Handover, HandoverNote, HandoverTransfer
 from knowledge_base.queue import (
@@ -25,7 +26,6 @@ from knowledge_base.queue import (
     OFFLINE,
     WAITING,
     QueueConfig,
-    _aware,
     _speaks,
     get_ticket,
     is_widened,
@@ -94,7 +94,7 @@ def delete_canned(*, session: Session, principal: Principal, canned_id: int) -> 
 
 
 def ticket_row(ticket: Handover, now: datetime, principal: Principal | None = None) -> dict[str, Any]:
-    created = _aware(ticket.created_at, now) or now
+    created = aware(ticket.created_at, now) or now
     return {
         "id": ticket.id,
         "status": ticket.status,
