@@ -12,7 +12,15 @@ from knowledge_base.settings import get_settings
 def main() -> None:
     configure_logging()
     settings = get_settings()
-    uvicorn.run("api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        # Open event streams (widget, console) must not hold a restart up.
+        timeout_graceful_shutdown=5,
+    )
 
 
 if __name__ == "__main__":

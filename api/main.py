@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -26,7 +27,8 @@ from api.metrics import router as metrics_router
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
-from api.routes import about, chat, content, content_pages, health, search, services
+from api.routes import about, chat, console, content, content_pages, health, search, services
+from knowledge_base import leases, queue
 from knowledge_base.bootstrap import ensure_imported, open_store
 from knowledge_base.freshness import run_freshness_job
 from knowledge_base.live_index import open_live_search
@@ -47,6 +49,37 @@ async def _freshness_job(sessions: sessionmaker[Session], settings: Settings) ->
         except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
             logger.exception("freshness job failed")
         await asyncio.sleep(settings.freshness_interval_seconds)
+
+
+def _timer_round(sessions: sessionmaker[Session], holder: str, config: queue.QueueConfig, lease: timedelta) -> set[str]:
+    """One round of the queue's timers, if this worker holds the lease."""
+
+    def work(session: Session) -> set[str]:
+        now = datetime.now(UTC)
+        if not leases.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
+            return set()
+        return queue.run_timers(session=session, now=now, config=config)
+
+    return leases.run_transaction(sessions, work)
+
+
+async def _queue_timers(
+    sessions: sessionmaker[Session], notifier: Notifier, config: queue.QueueConfig, interval: float
+) -> None:
+    """Timeouts of the counsellor queue: one API worker at a time runs them (a lease row)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease = timedelta(seconds=max(3 * interval, 15.0))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            changed = await run_in_threadpool(_timer_round, sessions, holder, config, lease)
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
+            logger.exception("queue timer round failed")
+            continue
+        for conversation_id in changed:
+            notifier.notify(conversation_id)
+        if changed:
+            notifier.notify_queue()
 
 
 async def _retry_backlog(chat_service: ChatService, interval: float) -> None:
@@ -75,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = http
         app.state.rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
         app.state.notifier = Notifier()
+        app.state.queue_config = queue.QueueConfig.from_settings(settings)
         app.state.chat = ChatService(
             sessions=sessions,
             rasa=app.state.rasa,
@@ -82,12 +116,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             safety_contacts=load_safety_contacts(settings.data_dir),
             safety_terms=SafetyTerms.load(settings.data_dir),
             notifier=app.state.notifier,
+            queue_config=app.state.queue_config,
         )
-        retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
-        fresh = asyncio.create_task(_freshness_job(sessions, settings))
+        background = [
+            asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds)),
+            asyncio.create_task(
+                _queue_timers(sessions, app.state.notifier, app.state.queue_config, settings.queue_timer_interval_seconds)
+            ),
+            asyncio.create_task(_freshness_job(sessions, settings)),
+        ]
         yield
-        for task in (retry, fresh):
+        for task in background:
             task.cancel()
+        for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await run_in_threadpool(watcher.stop)
@@ -107,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.install_login_redirect(app)
     for router in (
         chat.router, search.router, services.router, about.router, health.router, auth.router, metrics_router,
-        content.router, content_pages.router,
+        content.router, content_pages.router, console.router,
     ):  # fmt: skip
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,6 +15,7 @@ from knowledge_base.db import make_engine, make_sessionmaker, migrate
 from knowledge_base.errors import DataUnavailable
 from knowledge_base.embedding import Embedder, make_embedder
 from knowledge_base.ingest import ImportReport, import_catalogue
+from knowledge_base.organisations import seed_organisations
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings
 
@@ -42,9 +43,12 @@ def import_bundled(
 
 
 def ensure_imported(sessions: sessionmaker[Session], settings: Settings) -> ImportReport | None:
-    """Import the bundled catalogue into an empty store; leave a filled one alone."""
+    """Import the bundled catalogue into an empty store; leave a filled one alone
+    (but bring the organisations and their opening hours up to date)."""
     with sessions() as session:
         if repository.count_services(session=session):
+            seed_organisations(session=session, data_dir=settings.data_dir)
+            session.commit()
             return None
     return import_bundled(sessions, settings)
 

@@ -19,6 +19,9 @@ from knowledge_base.models import Conversation, Handover, Message
 PENDING = "pending"
 PROCESSED = "processed"
 FORWARDED = "forwarded"
+# Ticket priority: lower is served first.
+PRIORITY_SAFETY = 0
+PRIORITY_NORMAL = 10
 
 
 def _hash(token: str) -> str:
@@ -135,15 +138,14 @@ def create_handover(
         summary=summary,
         safety=safety,
         status="waiting",
+        channel=conversation.channel,
+        priority=PRIORITY_SAFETY if safety else PRIORITY_NORMAL,
+        offline=False,
         created_at=now,
+        updated_at=now,
     )
     session.add(handover)
     conversation.state = "queued"
     session.flush()
     return handover
 
-
-def waiting_handover(*, session: Session, conversation_id: str) -> Handover | None:
-    return session.scalar(
-        select(Handover).where(Handover.conversation_id == conversation_id, Handover.status == "waiting")
-    )

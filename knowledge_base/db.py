@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
@@ -20,7 +21,9 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5})
+        # One pooled connection per API worker thread (anyio's pool has 40): a request
+        # never waits for a connection while a thread is free. SQLite connections are cheap.
+        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=20, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -32,6 +35,14 @@ def make_engine(settings: Settings) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def aware(moment: datetime | None, like: datetime) -> datetime | None:
+    """A stored timestamp as an aware datetime: SQLite gives them back naive (they were
+    written in UTC), PostgreSQL aware."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=like.tzinfo)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

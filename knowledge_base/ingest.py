@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from knowledge_base import repository
 from knowledge_base.eligibility import extract_eligibility
 from knowledge_base.models import Service
+from knowledge_base.organisations import seed_organisations
 from knowledge_base.sources import (
     Source,
     catalogue_sources,
@@ -105,6 +106,7 @@ def import_catalogue(
 ) -> ImportReport:
     report = ImportReport()
     life_events = load_life_event_names(data_dir)
+    seed_organisations(session=session, data_dir=data_dir)
     for source in catalogue_sources(data_dir):
         assert source.organisation is not None
         repository.ensure_organisation(

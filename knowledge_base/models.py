@@ -19,6 +19,13 @@ class Organisation(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Seeded from knowledge_base/data/organisations.yml: the kind of organisation
+    # (employment, youth, integration, school, municipality, national), whether its
+    # counsellors take tickets from the shared queue, and its opening hours:
+    # {"timezone", "weekly": {"mon": [["08:00", "16:00"]], ...}, "holidays": ["2025-12-24", ...]}.
+    kind: Mapped[str | None] = mapped_column(String(30))
+    participating: Mapped[bool] = mapped_column(Boolean, default=False)
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Service(Base):
@@ -118,7 +125,13 @@ class Message(Base):
 
 
 class Handover(Base):
-    """A request for a human counsellor, with what the bot learned."""
+    """A request for a human counsellor, with what the bot learned: the queue's ticket.
+
+    status: waiting (in the queue), assigned (a counsellor has it), closed (with an
+    outcome code), abandoned (the user left before anyone took it), offline (a message
+    left outside hours or when nobody could take it; answered later, then closed).
+    priority: lower is served first; safety tickets get PRIORITY_SAFETY.
+    """
 
     __tablename__ = "handovers"
 
@@ -130,6 +143,93 @@ class Handover(Base):
     safety: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(12), default="waiting", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What routing and the console need, copied out of the summary.
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    topic: Mapped[str | None] = mapped_column(String(40))
+    municipality: Mapped[str | None] = mapped_column(String(3))  # municipality code
+    age: Mapped[int | None] = mapped_column(Integer)
+    employment_status: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[int] = mapped_column(Integer, default=10, index=True)
+    # Who handles it: the organisation of the counsellor who took it (or the one it was transferred to).
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome_code: Mapped[str | None] = mapped_column(String(30))  # knowledge_base/data/outcomes.yml
+    outcome_service_id: Mapped[str | None] = mapped_column(String(80))  # "referred to service X"
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1-5, the user's answer at close
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)  # left as a message, not live chat
+    widened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # offered to any counsellor
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CounsellorProfile(Base):
+    """What a counsellor can take from the shared queue, and whether they are there."""
+
+    __tablename__ = "counsellor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    languages: Mapped[list[Any]] = mapped_column(default=list)  # ["fi", "en"]
+    topics: Mapped[list[Any]] = mapped_column(default=list)  # [] = any topic
+    municipalities: Mapped[list[Any]] = mapped_column(default=list)  # codes; [] = any municipality
+    status: Mapped[str] = mapped_column(String(10), default="offline", index=True)  # online, away, offline
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HandoverNote(Base):
+    """An internal note on a ticket: for the handling organisation's staff, never shown to the user."""
+
+    __tablename__ = "handover_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CannedReply(Base):
+    """A ready answer of one organisation in one language."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    language: Mapped[str] = mapped_column(String(3))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HandoverTransfer(Base):
+    """A ticket offered to a colleague or another organisation; the receiver accepts or declines."""
+
+    __tablename__ = "handover_transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id", ondelete="CASCADE"), index=True)
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    to_organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, accepted, declined
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Lease(Base):
+    """A named lease, so a timer runs in one API worker at a time (see knowledge_base/queue.py)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):
