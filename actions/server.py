@@ -7,9 +7,9 @@ import argparse
 import logging
 
 from rasa_sdk.endpoint import create_app
-from rasa_sdk.executor import ActionExecutor
 
 from actions.kb import get_kb
+from actions.tagging import TaggingExecutor
 
 HOST = "127.0.0.1"
 
@@ -22,7 +22,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     kb = get_kb()
     kb.search.warm_up()
-    executor = ActionExecutor()
+    executor = TaggingExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)
     # One process: the knowledge base is loaded here, and Sanic's worker manager would

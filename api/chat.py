@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
 from knowledge_base import conversations as store
+from knowledge_base.clicks import click_url
 from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
@@ -54,8 +55,16 @@ def message_view(message: Message) -> dict[str, Any]:
         "author": message.author,
         "text": message.text,
         "buttons": message.payload.get("buttons", []),
-        "services": message.payload.get("services", []),
+        "services": [_through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])],
     }
+
+
+def _through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+    """A card's link goes through /r/{service_id}/{link_id}, which records the click."""
+    url = card.get("url")
+    if not url or not card.get("id"):
+        return card
+    return {**card, "url": click_url(str(card["id"]), str(url), conversation_id)}
 
 
 class Notifier:

@@ -20,6 +20,7 @@ from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.routes import about, chat, health, search, services
+from api.routes import clickthrough, outcomes
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     auth.install_login_redirect(app)
     for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
+        app.include_router(router)
+    for router in (clickthrough.router, outcomes.router):  # guidance outcomes (issue 9)
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
