@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from knowledge_base.outcome_rules import OUTCOMES
 from knowledge_base.outcomes import MIN_COUNT, Figures, shown
@@ -55,9 +57,17 @@ def _png(figure: Figure) -> bytes:
 def _new(label: Label, title_key: str, width: float = 8.0) -> tuple[Figure, object]:
     figure = Figure(figsize=(width, 4.0), layout="constrained")
     axes = figure.add_subplot()
-    axes.set_title(label(title_key))
+    axes.set_title(label(title_key), pad=14)
     axes.spines[["top", "right"]].set_visible(False)
+    axes.margins(y=0.12)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure, axes
+
+
+def _empty(axes, label: Label) -> None:  # type: ignore[no-untyped-def]
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.text(0.5, 0.5, label("outcomes.no_data"), ha="center", va="center", transform=axes.transAxes)
 
 
 def _bars(axes, names: Sequence[str], counts: Sequence[int], colour: str, horizontal: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -78,11 +88,13 @@ def outcomes_over_time(figures: Figures, label: Label) -> bytes:
     days = list(figures.daily)
     positions = list(range(len(days)))
     bottoms = [0.0] * len(days)
+    legend: list[Patch] = []
     for outcome in OUTCOMES:
         bars = [bar(figures.daily[day][outcome]) for day in days]
         if not any(b.height for b in bars):
             continue
-        patches = axes.bar(positions, [b.height for b in bars], bottom=bottoms, color=COLOURS[outcome], label=label(f"outcomes.outcome.{outcome}"))
+        patches = axes.bar(positions, [b.height for b in bars], bottom=bottoms, color=COLOURS[outcome])
+        legend.append(Patch(color=COLOURS[outcome], label=label(f"outcomes.outcome.{outcome}")))
         for patch, item in zip(patches, bars, strict=True):
             if item.suppressed:
                 patch.set_hatch(HATCH)
@@ -93,9 +105,9 @@ def outcomes_over_time(figures: Figures, label: Label) -> bytes:
     axes.set_xticks(positions, [day.strftime("%d.%m.") for day in days], rotation=45 if len(days) > 10 else 0)
     axes.set_ylabel(label("outcomes.chart.conversations"))
     if days:
-        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=label("outcomes.chart.hatched_small"), title_fontsize=7)
+        axes.legend(handles=legend, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=label("outcomes.chart.hatched_small"), title_fontsize=7)
     else:
-        axes.text(0.5, 0.5, label("outcomes.no_data"), ha="center", va="center", transform=axes.transAxes)
+        _empty(axes, label)
     return _png(figure)
 
 
@@ -118,7 +130,7 @@ def wait_distribution(figures: Figures, label: Label) -> bytes:
     if figures.waits:
         _bars(axes, wait_bin_names(), wait_bins(figures.waits), "#8e6cc0")
     else:
-        axes.text(0.5, 0.5, label("outcomes.no_data"), ha="center", va="center", transform=axes.transAxes)
+        _empty(axes, label)
     axes.set_xlabel(label("outcomes.chart.minutes"))
     axes.set_ylabel(label("outcomes.chart.tickets"))
     return _png(figure)
@@ -131,7 +143,7 @@ def languages(figures: Figures, label: Label) -> bytes:
         _bars(axes, [str(r[0]) for r in rows], [int(r[1]) for r in rows], "#2a7ab0", horizontal=True)
         axes.invert_yaxis()
     else:
-        axes.text(0.5, 0.5, label("outcomes.no_data"), ha="center", va="center", transform=axes.transAxes)
+        _empty(axes, label)
     axes.set_xlabel(label("outcomes.chart.conversations"))
     return _png(figure)
 
