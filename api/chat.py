@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
 from knowledge_base import conversations as store
-from knowledge_base.clicks import click_url
+from knowledge_base.clicks import ROUTE_PREFIX, click_url
 from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
@@ -37,6 +37,7 @@ LANGUAGE_COMMAND = "/language"
 SAFETY_CONFIDENCE = 0.5
 SAFETY_PAYLOAD = "/safety"
 DEFAULT_LANGUAGE = "fi"
+CLICK_PREFIX = ROUTE_PREFIX + "/"
 
 
 @dataclass
@@ -65,6 +66,18 @@ def _through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str
     if not url or not card.get("id"):
         return card
     return {**card, "url": click_url(str(card["id"]), str(url), conversation_id)}
+
+
+def absolute_links(messages: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
+    """Click-route links made absolute with the API's own address: the embedded widget
+    and other clients on other origins only follow http(s) URLs."""
+    base = base_url.rstrip("/")
+    for message in messages:
+        for card in message.get("services", []):
+            url = card.get("url")
+            if isinstance(url, str) and url.startswith(CLICK_PREFIX):
+                card["url"] = base + url
+    return messages
 
 
 class Notifier:

@@ -382,3 +382,24 @@ def test_figures_need_no_organisation_rows_for_unknown_scopes(sessions: sessionm
     empty = _figures(sessions, scope=frozenset({"schools"}))
     assert empty.handovers_taken == 0 and empty.tables["topics"].rows == []  # type: ignore[attr-defined]
     assert empty.conversations == 24  # type: ignore[attr-defined]
+
+
+def test_chat_api_cards_link_absolutely_through_the_click_route(client: TestClient, sessions: sessionmaker[Session], seeded: list[str]) -> None:
+    from api.routes.chat import TOKEN_HEADER
+    from knowledge_base import conversations as store
+
+    with sessions() as session:
+        service = session.get(Service, seeded[0])
+        url = next(clicks.catalogue_urls(service))  # type: ignore[arg-type]
+        conversation, token = store.create_conversation(session=session, channel="web", language="fi", now=datetime.now(UTC))
+        card = {"id": service.id, "name": "x", "url": url, "why": [], "text_language": "fi"}  # type: ignore[union-attr]
+        store.add_message(session=session, conversation=conversation, direction="out", author="bot", text="…",
+                          payload={"key": "bot.recommend_intro", "services": [card]}, now=datetime.now(UTC))  # fmt: skip
+        session.commit()
+    reply = client.get(f"/api/chat/{conversation.id}/messages", headers={TOKEN_HEADER: token}).json()
+    link = reply["messages"][0]["services"][0]["url"]
+    assert link == "https://testserver" + clicks.click_url(service.id, url, conversation.id)  # type: ignore[union-attr]
+    opened = client.get(link, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == url
+    with sessions() as session:
+        assert session.scalar(select(ServiceClick.service_id).where(ServiceClick.conversation_id == conversation.id)) == service.id  # type: ignore[union-attr]

@@ -7,10 +7,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from api.chat import absolute_links
 from api.deps import ChatDep, NotifierDep
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -57,7 +58,7 @@ class ChatResponse(BaseModel):
 
 
 @router.post("", response_model=ChatResponse)
-async def post_message(body: ChatRequest, chat: ChatDep, response: Response, token: TokenHeader = None) -> ChatResponse:
+async def post_message(body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None) -> ChatResponse:
     reply = await chat.send(
         conversation_id=body.conversation_id,
         token=token,
@@ -67,14 +68,16 @@ async def post_message(body: ChatRequest, chat: ChatDep, response: Response, tok
     )
     if reply.token:
         response.headers[TOKEN_HEADER] = reply.token
+    absolute_links(reply.messages, str(request.base_url))
     return ChatResponse.model_validate(reply, from_attributes=True)
 
 
 @router.get("/{conversation_id}/messages", response_model=ChatResponse)
 async def get_messages(
-    conversation_id: str, chat: ChatDep, token: TokenHeader = None, after: Annotated[int, Query(ge=0)] = 0
+    conversation_id: str, chat: ChatDep, request: Request, token: TokenHeader = None, after: Annotated[int, Query(ge=0)] = 0
 ) -> ChatResponse:
     reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=after)
+    absolute_links(reply.messages, str(request.base_url))
     return ChatResponse.model_validate(reply, from_attributes=True)
 
 
@@ -83,6 +86,7 @@ async def events(
     conversation_id: str,
     chat: ChatDep,
     notifier: NotifierDep,
+    request: Request,
     token: TokenHeader = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
@@ -91,12 +95,14 @@ async def events(
     await chat.check_access(conversation_id=conversation_id, token=token)
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
+    base_url = str(request.base_url)
+
     async def stream() -> AsyncIterator[str]:
         seq = start
         while True:
             event = notifier.event(conversation_id)
             reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=seq)
-            for message in reply.messages:
+            for message in absolute_links(reply.messages, base_url):
                 seq = message["seq"]
                 data = json.dumps({**message, "state": reply.state, "language": reply.language}, ensure_ascii=False)
                 yield f"id: {seq}\nevent: message\ndata: {data}\n\n"
