@@ -5,6 +5,12 @@ the conversation's pending messages are sent to Rasa in order. If Rasa is down t
 user gets "one moment", the messages stay pending, and `process_backlog` answers
 them when Rasa is back. After a handover, messages go to the counsellor, never to
 the bot, but a message about danger still gets the emergency numbers at once.
+
+A handover opens a ticket in the shared counsellor queue (knowledge_base/queue.py)
+when someone who could take it is online in an open organisation; otherwise the user
+is offered to leave a message (an offline ticket), never promised live chat. A
+`/satisfaction{"score": N}` payload (the rating buttons at close) is stored on the
+ticket and thanked for; it never reaches the bot or the counsellor.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
 from knowledge_base import conversations as store
+from knowledge_base import queue
 from knowledge_base.clicks import ROUTE_PREFIX, click_url
 from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
 from knowledge_base.i18n import Catalogue
@@ -80,19 +88,41 @@ def absolute_links(messages: list[dict[str, Any]], base_url: str) -> list[dict[s
     return messages
 
 
+QUEUE_CHANNEL = "queue"  # notified whenever a ticket changes; conversation ids are UUIDs
+
+
 class Notifier:
-    """Wakes the event streams of a conversation when it gets a new message."""
+    """Wakes the event streams of a conversation when it gets a new message, and the
+    queue streams (QUEUE_CHANNEL) when a ticket changes. `notify` may be called from
+    the event loop or from a worker thread (sync routes)."""
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def event(self, conversation_id: str) -> asyncio.Event:
+        self._loop = asyncio.get_running_loop()
         return self._events.setdefault(conversation_id, asyncio.Event())
 
     def notify(self, conversation_id: str) -> None:
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._wake, conversation_id)
+            return
+        self._wake(conversation_id)
+
+    def _wake(self, conversation_id: str) -> None:
         event = self._events.pop(conversation_id, None)
         if event is not None:
             event.set()
+
+    def notify_queue(self) -> None:
+        self.notify(QUEUE_CHANNEL)
 
 
 class ChatService:
@@ -105,6 +135,7 @@ class ChatService:
         safety_contacts: dict[str, str],
         safety_terms: SafetyTerms,
         notifier: Notifier,
+        queue_config: queue.QueueConfig | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
@@ -113,6 +144,7 @@ class ChatService:
         self._safety_contacts = safety_contacts
         self._safety_terms = safety_terms
         self._notifier = notifier
+        self._queue_config = queue_config or queue.QueueConfig()
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -190,6 +222,17 @@ class ChatService:
 
         return await self._db(read)
 
+    async def queue_status(self, *, conversation_id: str, token: str | None) -> dict[str, Any]:
+        """{"state", "position", "estimate_minutes", "text"} for the widget (knowledge_base.queue.queue_status)."""
+
+        def read(session: Session) -> dict[str, Any]:
+            conversation = store.authenticate(session=session, conversation_id=conversation_id, token=token)
+            return queue.queue_status(
+                session=session, conversation=conversation, now=self._clock(), config=self._queue_config, messages=self._messages
+            )
+
+        return await self._db(read)
+
     async def check_access(self, *, conversation_id: str, token: str | None) -> None:
         await self._db(lambda session: store.authenticate(session=session, conversation_id=conversation_id, token=token))
 
@@ -226,10 +269,17 @@ class ChatService:
             lambda session: _snapshot(store.get_conversation(session=session, conversation_id=conversation_id))
         )
         state, language, pinned, has_replies = snapshot
+        if text.strip().startswith(queue.SATISFACTION_PAYLOAD):
+            await self._satisfaction(conversation_id, message_id, text, language)
+            return True
         if text.strip().startswith(LANGUAGE_COMMAND):
             await self._store_replies(conversation_id, message_id, self._language_command(text, language), language)
             return True
-        if state in ("queued", "counsellor"):
+        if state == queue.LEAVE_OFFER:
+            if await self._answer_leave_offer(conversation_id, message_id, text, language):
+                return True
+            state = queue.BOT
+        if state in queue.ROUTED_STATES:
             await self._forward_to_counsellor(conversation_id, message_id, text, language)
             return True
 
@@ -272,6 +322,66 @@ class ChatService:
         changed.effects = {"set_language": code}
         return [changed]
 
+    async def _satisfaction(self, conversation_id: str, message_id: int, text: str, language: str) -> None:
+        """The rating buttons at close: stored on the ticket, thanked for, never sent on."""
+        score = queue.parse_satisfaction(text)
+
+        def save(session: Session) -> None:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            inbound = session.get(Message, message_id)
+            assert inbound is not None
+            inbound.status = store.PROCESSED
+            recorded = score is not None and queue.record_satisfaction(
+                session=session, conversation_id=conversation_id, score=score, now=self._clock()
+            )
+            if recorded:
+                self._add_replies(session, conversation, message_id, [render_key(self._messages, "bot.feedback_thanks", language)])
+
+        await self._db(save)
+        self._notifier.notify_queue()
+
+    async def _answer_leave_offer(self, conversation_id: str, message_id: int, text: str, language: str) -> bool:
+        """The user's answer to "leave a message?": consent opens an offline ticket; a no,
+        or anything else, returns the conversation to the bot (False: let the bot answer)."""
+        answer = text.strip()
+        consent = answer in (queue.LEAVE_MESSAGE_PAYLOAD, "/affirm")
+
+        def decide(session: Session) -> bool:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            conversation.state = queue.BOT
+            if not consent and answer != "/deny":
+                return False
+            inbound = session.get(Message, message_id)
+            assert inbound is not None
+            inbound.status = store.PROCESSED
+            if consent:
+                offer = session.scalar(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id, Message.author == "bot")
+                    .order_by(Message.seq.desc())
+                    .limit(1)
+                )
+                summary = dict((offer.payload or {}).get("handover") or {}) if offer is not None else {}
+                queue.open_ticket(
+                    session=session,
+                    conversation=conversation,
+                    summary={**summary, "consent": True},
+                    now=self._clock(),
+                    config=self._queue_config,
+                    offline=True,
+                )
+                logger.info("conversation %s left a message for a counsellor", conversation_id)
+                key = "queue.offline_saved"
+            else:
+                key = "queue.offline_declined"
+            self._add_replies(session, conversation, message_id, [render_key(self._messages, key, language)])
+            return True
+
+        handled = await self._db(decide)
+        if handled and consent:
+            self._notifier.notify_queue()
+        return handled
+
     async def _forward_to_counsellor(self, conversation_id: str, message_id: int, text: str, language: str) -> None:
         safety = False
         try:
@@ -305,20 +415,45 @@ class ChatService:
         await self._db(add)
 
     async def _store_replies(self, conversation_id: str, message_id: int, rendered: list[Rendered], language: str) -> None:
-        def save(session: Session) -> None:
+        def save(session: Session) -> bool:
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
             if not conversation.language_pinned:
                 conversation.language = language
             inbound = session.get(Message, message_id)
             assert inbound is not None
             inbound.status = store.PROCESSED
+            before = conversation.state
             self._add_replies(session, conversation, message_id, rendered)
+            return conversation.state != before
 
-        await self._db(save)
+        if await self._db(save):
+            self._notifier.notify_queue()
+
+    def _handover_offer(self, session: Session, conversation: Conversation, item: Rendered, now: datetime) -> None:
+        """Before a handover message is stored: when nobody could chat live, the message
+        becomes the offer to leave one (with its consent text), and no ticket opens yet."""
+        if "handover" not in item.effects or conversation.state != queue.BOT:
+            return
+        live = queue.availability(session=session, language=conversation.language, now=now, config=self._queue_config)
+        if live == "live":
+            return
+        offer = render_key(self._messages, "queue.offline_offer", conversation.language)
+        item.text = offer.text
+        item.payload = {
+            **offer.payload,
+            "buttons": [
+                {"title": self._messages.text("button.leave_message", conversation.language), "payload": queue.LEAVE_MESSAGE_PAYLOAD},
+                {"title": self._messages.text("button.no", conversation.language), "payload": "/deny"},
+            ],
+            "handover": dict(item.effects.pop("handover")),
+            "availability": live,
+        }
+        conversation.state = queue.LEAVE_OFFER
 
     def _add_replies(self, session: Session, conversation: Conversation, message_id: int, rendered: list[Rendered]) -> None:
         now = self._clock()
         for item in rendered:
+            self._handover_offer(session, conversation, item, now)
             store.add_message(
                 session=session,
                 conversation=conversation,
@@ -331,25 +466,15 @@ class ChatService:
             )
             self._apply_effects(session, conversation, item.effects, now)
 
-    @staticmethod
-    def _apply_effects(session: Session, conversation: Conversation, effects: dict[str, Any], now: datetime) -> None:
+    def _apply_effects(self, session: Session, conversation: Conversation, effects: dict[str, Any], now: datetime) -> None:
         if "set_language" in effects:
             conversation.language = effects["set_language"]
             conversation.language_pinned = True
         if effects.get("safety"):
-            waiting = store.waiting_handover(session=session, conversation_id=conversation.id)
-            if waiting is not None:
-                waiting.safety = True
-        if "handover" in effects and conversation.state == "bot":
+            queue.flag_safety(session=session, conversation_id=conversation.id, now=now)
+        if "handover" in effects and conversation.state == queue.BOT:
             summary = dict(effects["handover"])
-            store.create_handover(
-                session=session,
-                conversation=conversation,
-                reason=str(summary.get("reason", "requested")),
-                summary=summary,
-                safety=bool(summary.get("safety")),
-                now=now,
-            )
+            queue.open_ticket(session=session, conversation=conversation, summary=summary, now=now, config=self._queue_config)
             logger.info("conversation %s handed over (%s)", conversation.id, summary.get("reason"))
 
 

@@ -5,9 +5,26 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from knowledge_base.errors import DataUnavailable, IndexNotReady, InvalidQuery, NotFound, OpastinError, UpstreamUnavailable
+from knowledge_base.errors import (
+    Conflict,
+    DataUnavailable,
+    IndexNotReady,
+    InvalidQuery,
+    NotAllowed,
+    NotFound,
+    OpastinError,
+    UpstreamUnavailable,
+)
 
-STATUS = {InvalidQuery: 422, NotFound: 404, DataUnavailable: 503, IndexNotReady: 503, UpstreamUnavailable: 503}
+STATUS = {
+    InvalidQuery: 422,
+    NotFound: 404,
+    NotAllowed: 403,
+    Conflict: 409,
+    DataUnavailable: 503,
+    IndexNotReady: 503,
+    UpstreamUnavailable: 503,
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import auth
@@ -19,8 +24,9 @@ from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
-from api.routes import about, chat, health, search, services
+from api.routes import about, chat, console, health, search, services
 from api.routes import clickthrough, outcomes
+from knowledge_base import queue
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -28,6 +34,37 @@ from knowledge_base.settings import Settings, get_settings
 from knowledge_base.sources import load_safety_contacts
 
 logger = logging.getLogger(__name__)
+
+
+def _timer_round(sessions: sessionmaker[Session], holder: str, config: queue.QueueConfig, lease: timedelta) -> set[str]:
+    """One round of the queue's timers, if this worker holds the lease."""
+
+    def work(session: Session) -> set[str]:
+        now = datetime.now(UTC)
+        if not queue.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
+            return set()
+        return queue.run_timers(session=session, now=now, config=config)
+
+    return queue.run_transaction(sessions, work)
+
+
+async def _queue_timers(
+    sessions: sessionmaker[Session], notifier: Notifier, config: queue.QueueConfig, interval: float
+) -> None:
+    """Timeouts of the counsellor queue: one API worker at a time runs them (a lease row)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    lease = timedelta(seconds=max(3 * interval, 15.0))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            changed = await run_in_threadpool(_timer_round, sessions, holder, config, lease)
+        except Exception:  # noqa: BLE001 - the loop must outlive one bad round; the error is logged
+            logger.exception("queue timer round failed")
+            continue
+        for conversation_id in changed:
+            notifier.notify(conversation_id)
+        if changed:
+            notifier.notify_queue()
 
 
 async def _retry_backlog(chat_service: ChatService, interval: float) -> None:
@@ -54,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = http
         app.state.rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
         app.state.notifier = Notifier()
+        app.state.queue_config = queue.QueueConfig.from_settings(settings)
         app.state.chat = ChatService(
             sessions=sessions,
             rasa=app.state.rasa,
@@ -61,12 +99,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             safety_contacts=load_safety_contacts(settings.data_dir),
             safety_terms=SafetyTerms.load(settings.data_dir),
             notifier=app.state.notifier,
+            queue_config=app.state.queue_config,
         )
-        retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
+        background = [
+            asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds)),
+            asyncio.create_task(
+                _queue_timers(sessions, app.state.notifier, app.state.queue_config, settings.queue_timer_interval_seconds)
+            ),
+        ]
         yield
-        retry.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retry
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await http.aclose()
         engine.dispose()
 
@@ -74,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     auth.install_login_redirect(app)
-    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
+    for router in (chat.router, search.router, services.router, about.router, health.router, auth.router, console.router):
         app.include_router(router)
     for router in (clickthrough.router, outcomes.router):  # guidance outcomes (issue 9)
         app.include_router(router)

@@ -149,8 +149,3 @@ def create_handover(
     session.flush()
     return handover
 
-
-def waiting_handover(*, session: Session, conversation_id: str) -> Handover | None:
-    return session.scalar(
-        select(Handover).where(Handover.conversation_id == conversation_id, Handover.status == "waiting")
-    )

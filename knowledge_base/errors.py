@@ -5,6 +5,8 @@ codes or message keys in one place each.
     ├── InvalidQuery          the request cannot be answered as asked (too long, bad filter)
     │   └── UnsupportedLanguage   a language code outside SUPPORTED_LANGUAGES
     ├── NotFound              no such service / record
+    ├── NotAllowed            the signed-in user's role does not allow this
+    ├── Conflict              the record changed under you (a ticket someone else took)
     ├── DataUnavailable       a data file is missing or unreadable, or the database is locked
     ├── IndexNotReady         the search index has not been built
     └── UpstreamUnavailable   a service we call over the network did not answer
@@ -29,6 +31,14 @@ class UnsupportedLanguage(InvalidQuery):
 
 
 class NotFound(OpastinError):
+    pass
+
+
+class NotAllowed(OpastinError):
+    pass
+
+
+class Conflict(OpastinError):
     pass
 
 

@@ -73,6 +73,28 @@ class Settings(BaseSettings):
         default=True, description="Send staff session cookies only over HTTPS (browsers treat 127.0.0.1 as secure)."
     )
     staff_session_hours: float = Field(default=10.0, description="How long a staff login lasts.")
+    queue_widen_after_seconds: float = Field(
+        default=120.0,
+        description="A ticket nobody who speaks its language has taken is offered to any online counsellor after this.",
+    )
+    counsellor_heartbeat_timeout_seconds: float = Field(
+        default=60.0, description="A counsellor whose console sent no heartbeat for this long is offline; their chats return to the queue."
+    )
+    queue_abandon_after_seconds: float = Field(
+        default=7200.0, description="A waiting ticket whose user has written nothing for this long is abandoned."
+    )
+    queue_estimate_min_history: int = Field(
+        default=5, description="Closed tickets needed before the queue gives a wait estimate."
+    )
+    queue_business_hours: bool = Field(
+        default=True, description="Honour the opening hours in organisations.yml; false = live chat at any hour."
+    )
+    queue_auto_assign: bool = Field(
+        default=True, description="Assign waiting tickets to a matching online counsellor with capacity at once."
+    )
+    queue_timer_interval_seconds: float = Field(
+        default=5.0, description="How often the queue's timers run (in one API worker at a time, under a lease)."
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.chat import absolute_links
+from api.chat import QUEUE_CHANNEL, absolute_links
 from api.deps import ChatDep, NotifierDep
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 TOKEN_HEADER = "X-Conversation-Token"
 KEEPALIVE_SECONDS = 15.0
+QUEUE_RECHECK_SECONDS = 5.0
 
 TokenHeader = Annotated[str | None, Header(alias=TOKEN_HEADER, description="The token returned when the conversation was created.")]
 
@@ -57,6 +58,13 @@ class ChatResponse(BaseModel):
     messages: list[ChatMessage]
 
 
+class QueueStatus(BaseModel):
+    state: str = Field(description="bot, leave_offer, waiting, assigned or offline")
+    position: int | None = Field(description="1 = next in the shared queue; null unless waiting")
+    estimate_minutes: int | None = Field(description="null until the queue has enough recent history")
+    text: str = Field(description="The same, as a sentence in the conversation's language")
+
+
 @router.post("", response_model=ChatResponse)
 async def post_message(body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None) -> ChatResponse:
     reply = await chat.send(
@@ -81,6 +89,12 @@ async def get_messages(
     return ChatResponse.model_validate(reply, from_attributes=True)
 
 
+@router.get("/{conversation_id}/queue", response_model=QueueStatus)
+async def get_queue_status(conversation_id: str, chat: ChatDep, token: TokenHeader = None) -> QueueStatus:
+    """Where the conversation is in the counsellor queue."""
+    return QueueStatus.model_validate(await chat.queue_status(conversation_id=conversation_id, token=token))
+
+
 @router.get("/{conversation_id}/events")
 async def events(
     conversation_id: str,
@@ -91,7 +105,8 @@ async def events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:
-    """Server-sent events: one `message` event per message (id = seq), resuming after Last-Event-ID."""
+    """Server-sent events: one `message` event per message (id = seq), resuming after
+    Last-Event-ID, and a `queue` event (the JSON of GET …/queue) whenever that changes."""
     await chat.check_access(conversation_id=conversation_id, token=token)
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
@@ -99,16 +114,27 @@ async def events(
 
     async def stream() -> AsyncIterator[str]:
         seq = start
+        last_queue: dict[str, object] | None = None
         while True:
             event = notifier.event(conversation_id)
+            queue_event = notifier.event(QUEUE_CHANNEL)
             reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=seq)
             for message in absolute_links(reply.messages, base_url):
                 seq = message["seq"]
                 data = json.dumps({**message, "state": reply.state, "language": reply.language}, ensure_ascii=False)
                 yield f"id: {seq}\nevent: message\ndata: {data}\n\n"
-            try:
-                await asyncio.wait_for(event.wait(), timeout=KEEPALIVE_SECONDS)
-            except TimeoutError:
+            status = await chat.queue_status(conversation_id=conversation_id, token=token)
+            if status != last_queue:
+                # No id: a resumed stream starts from the messages; the queue state is sent anew.
+                yield f"event: queue\ndata: {json.dumps(status, ensure_ascii=False)}\n\n"
+                last_queue = status
+            # While waiting, positions and estimates move without a message: look again sooner.
+            timeout = QUEUE_RECHECK_SECONDS if status["state"] == "waiting" else KEEPALIVE_SECONDS
+            waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(queue_event.wait())]
+            done, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            if not done:
                 yield ": keep-alive\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
