@@ -4,7 +4,7 @@ opened links): a pure function, so the figures are never a second copy of the da
 Final outcome, the first rule that holds (README "Guidance outcomes" has the same list):
 
 1. referred_by_counsellor: a counsellor took a live ticket of the conversation
-   (assigned_at set, not left as an offline message).
+   (assigned_at set, not left as an offline message) and did not hand it back to the bot.
 2. offline_message: the user left a message for a counsellor (a ticket with offline set).
 3. abandoned: the user asked for a person and nobody took the ticket (status abandoned,
    or still waiting 30 minutes after the user's last message).
@@ -46,6 +46,7 @@ FAQ_ACTION = "action_answer_info"  # its keyless text reply without bot.info_int
 FALLBACK_KEYS = frozenset({"bot.not_understood"})
 UNANSWERED_KEYS = frozenset({"bot.not_understood", "bot.no_services"})
 OFFER_KEY = "bot.offer_human"
+RETURNED_TO_BOT = "returned_to_bot"  # a counsellor handed the conversation back: no referral
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
     (0, 17, "under_18"), (18, 24, "18_24"), (25, 29, "25_29"), (30, 64, "30_64"), (65, None, "65_plus"),
 )  # fmt: skip
@@ -188,7 +189,7 @@ def classify(
 
     last_user = max((_utc(m.created_at) for m in users), default=_utc(created_at))
     idle = _utc(now) - last_user >= IDLE
-    if live_taken:
+    if any(h.outcome_code != RETURNED_TO_BOT for h in live_taken):
         result.outcome = REFERRED
     elif any(h.offline or h.status == "offline" for h in ordered):
         result.outcome = OFFLINE

@@ -87,6 +87,8 @@ def test_outcome_rules_precedence_and_idle_boundary() -> None:
     assert outcome([user, answered], opened=["s1"]) == OPENED
     taken = HandoverRow("requested", "closed", t0, assigned_at=t0 + timedelta(minutes=3))
     assert outcome([user, answered], [taken], ["s1"]) == REFERRED
+    handed_back = HandoverRow("requested", "closed", t0, assigned_at=t0 + timedelta(minutes=3), outcome_code="returned_to_bot")
+    assert outcome([user, answered], [handed_back]) == ANSWERED
     assert outcome([user], minutes=29.9) == IN_PROGRESS
     assert outcome([user], minutes=30) == ABANDONED
     waiting = HandoverRow("requested", "waiting", t0)
