@@ -64,7 +64,9 @@ def message_view(message: Message) -> dict[str, Any]:
         "author": message.author,
         "text": message.text,
         "buttons": message.payload.get("buttons", []),
-        "services": [_through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])],
+        "services": [
+            _through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])
+        ],
     }
 
 

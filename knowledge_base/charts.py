@@ -27,9 +27,13 @@ HATCH = "///"
 # Minutes: upper bounds of the wait-time bins; the last bin is open.
 WAIT_BINS: tuple[float, ...] = (1, 2, 5, 10, 20, 30)
 COLOURS = {
-    "answered": "#2a7ab0", "recommended_and_opened": "#3d9970", "referred_by_counsellor": "#8e6cc0",
-    "offline_message": "#d98b2b", "abandoned": "#b84a4a", "in_progress": "#9a9a9a",
-}  # fmt: skip
+    "answered": "#2a7ab0",
+    "recommended_and_opened": "#3d9970",
+    "referred_by_counsellor": "#8e6cc0",
+    "offline_message": "#d98b2b",
+    "abandoned": "#b84a4a",
+    "in_progress": "#9a9a9a",
+}
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,14 @@ def outcomes_over_time(figures: Figures, label: Label) -> bytes:
     axes.set_xticks(positions, [day.strftime("%d.%m.") for day in days], rotation=45 if len(days) > 10 else 0)
     axes.set_ylabel(label("outcomes.chart.conversations"))
     if days:
-        axes.legend(handles=legend, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=label("outcomes.chart.hatched_small"), title_fontsize=7)
+        axes.legend(
+            handles=legend,
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            title=label("outcomes.chart.hatched_small"),
+            title_fontsize=7,
+        )
     else:
         _empty(axes, label)
     return _png(figure)

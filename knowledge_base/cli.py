@@ -262,12 +262,26 @@ def users_add(email: str, name: str, roles: tuple[str, ...], ui_language: str, p
 @main.command()
 @click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (Finnish time).")
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("var/report"), show_default=True, help="Folder for the charts (PNG).")
-@click.option("--lang", "ui_language", type=click.Choice(["fi", "sv", "en"]), default="en", show_default=True, help="Language of the labels.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("var/report"), show_default=True,
+    help="Folder for the charts (PNG).",
+)
+@click.option(
+    "--lang", "ui_language", type=click.Choice(["fi", "sv", "en"]), default="en", show_default=True,
+    help="Language of the labels.",
+)
 @click.option("--language", help="Only conversations in this language.")
 @click.option("--channel", type=click.Choice(["web", "telegram"]), help="Only conversations on this channel.")
 @click.option("--organisation", help="Only conversations this organisation's counsellors handled.")
-def report(start: Any, end: Any, out: Path, ui_language: str, language: str | None, channel: str | None, organisation: str | None) -> None:
+def report(
+    start: Any,
+    end: Any,
+    out: Path,
+    ui_language: str,
+    language: str | None,
+    channel: str | None,
+    organisation: str | None,
+) -> None:
     """Guidance outcome figures for a period (the dashboard's), and its charts."""
     from datetime import UTC, datetime
 
@@ -279,7 +293,8 @@ def report(start: Any, end: Any, out: Path, ui_language: str, language: str | No
     try:
         _engine, sessions = open_store(_settings())
         with sessions() as session:
-            result = figures(session, Filters(start.date(), end.date(), language, channel, organisation), now=datetime.now(UTC))
+            filters = Filters(start.date(), end.date(), language, channel, organisation)
+            result = figures(session, filters, now=datetime.now(UTC))
     except OpastinError as error:
         _fail(error)
         return

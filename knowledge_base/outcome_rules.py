@@ -48,8 +48,12 @@ UNANSWERED_KEYS = frozenset({"bot.not_understood", "bot.no_services"})
 OFFER_KEY = "bot.offer_human"
 RETURNED_TO_BOT = "returned_to_bot"  # a counsellor handed the conversation back: no referral
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
-    (0, 17, "under_18"), (18, 24, "18_24"), (25, 29, "25_29"), (30, 64, "30_64"), (65, None, "65_plus"),
-)  # fmt: skip
+    (0, 17, "under_18"),
+    (18, 24, "18_24"),
+    (25, 29, "25_29"),
+    (30, 64, "30_64"),
+    (65, None, "65_plus"),
+)
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,12 @@ def classify(
     result.fallbacks = sum(1 for m in bot if m.payload.get("key") in FALLBACK_KEYS)
     by_id = {m.id: m for m in users}
     failed_turns = {m.reply_to for m in bot if m.payload.get("key") in UNANSWERED_KEYS}
-    result.unanswered = [by_id[i].text for i in sorted(failed_turns, key=lambda i: by_id[i].seq if i in by_id else 0) if i in by_id]
-    result.handover_offered = any(m.payload.get("key") == OFFER_KEY for m in bot) or any(h.reason == "offered" for h in handovers)
+    result.unanswered = [
+        by_id[i].text for i in sorted(failed_turns, key=lambda i: by_id[i].seq if i in by_id else 0) if i in by_id
+    ]
+    result.handover_offered = any(m.payload.get("key") == OFFER_KEY for m in bot) or any(
+        h.reason == "offered" for h in handovers
+    )
     result.handed_over = bool(handovers)
     result.handover_requested = any(h.reason in ("requested", "safety") for h in handovers)
 

@@ -70,7 +70,10 @@ class Table:
 
     def masked(self) -> list[list[str]]:
         return [
-            [shown(value) if index in self.counts and isinstance(value, int) else str(value) for index, value in enumerate(row)]
+            [
+                shown(value) if index in self.counts and isinstance(value, int) else str(value)
+                for index, value in enumerate(row)
+            ]
             for row in self.rows
         ]
 
@@ -155,16 +158,35 @@ def conversation_outcomes(session: Session, filters: Filters, *, now: datetime) 
     clicks: dict[str, list[str]] = {}
     for chunk in _chunks(ids):
         for m in session.scalars(select(Message).where(Message.conversation_id.in_(chunk)).order_by(Message.seq)):
-            row = MessageRow(m.seq, m.author, m.created_at, dict(m.payload or {}), m.reply_to, m.id, m.text if m.author == "user" else "")
+            row = MessageRow(
+                m.seq,
+                m.author,
+                m.created_at,
+                dict(m.payload or {}),
+                m.reply_to,
+                m.id,
+                m.text if m.author == "user" else "",
+            )
             messages.setdefault(m.conversation_id, []).append(row)
         for h in session.scalars(select(Handover).where(Handover.conversation_id.in_(chunk))):
             handovers.setdefault(h.conversation_id, []).append(
                 HandoverRow(
-                    h.reason, h.status, h.created_at, h.offline, h.assigned_at, h.outcome_code, h.satisfaction,
-                    h.organisation_id, h.topic, h.municipality, h.age,
-                )  # fmt: skip
+                    h.reason,
+                    h.status,
+                    h.created_at,
+                    h.offline,
+                    h.assigned_at,
+                    h.outcome_code,
+                    h.satisfaction,
+                    h.organisation_id,
+                    h.topic,
+                    h.municipality,
+                    h.age,
+                )
             )
-        for click in session.scalars(select(ServiceClick).where(ServiceClick.conversation_id.in_(chunk)).order_by(ServiceClick.id)):
+        for click in session.scalars(
+            select(ServiceClick).where(ServiceClick.conversation_id.in_(chunk)).order_by(ServiceClick.id)
+        ):
             clicks.setdefault(str(click.conversation_id), []).append(click.service_id)
     thumbs = feedback_counts(session, ids)
     return [
@@ -189,7 +211,11 @@ def _rate(part: int, whole: int) -> float | None:
 
 def _counter_table(name: str, label: str, counter: Counter[str], *, order: Sequence[str] | None = None) -> Table:
     table = Table(name, [label, "count"])
-    keys = list(order) if order is not None else [key for key, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+    keys = (
+        list(order)
+        if order is not None
+        else [key for key, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+    )
     table.rows = [[key, counter.get(key, 0)] for key in keys]
     return table
 
@@ -241,9 +267,10 @@ def figures(session: Session, filters: Filters, *, now: datetime) -> Figures:
     self_served = sum(outcome_counts[o] for o in SELF_SERVICE)
     escalated = sum(1 for item in items if item.handed_over)
     in_scope = [
-        item for item in items
+        item
+        for item in items
         if filters.scope is None or (item.organisation_id is not None and item.organisation_id in filters.scope)
-    ]  # fmt: skip
+    ]
     waits = sorted(item.wait_seconds for item in in_scope if item.wait_seconds is not None)
     ratings = [item.satisfaction for item in in_scope if item.satisfaction is not None]
     enough_waits = len(waits) >= MIN_COUNT
@@ -255,7 +282,10 @@ def figures(session: Session, filters: Filters, *, now: datetime) -> Figures:
     tables: dict[str, Table] = {
         "outcomes": _counter_table("outcomes", "outcome", outcome_counts, order=OUTCOMES),
         "answer_sources": _counter_table(
-            "answer_sources", "source", Counter(item.answered_from or "none" for item in items), order=("catalogue", "faq", "none")
+            "answer_sources",
+            "source",
+            Counter(item.answered_from or "none" for item in items),
+            order=("catalogue", "faq", "none"),
         ),
         "languages": _counter_table("languages", "language", Counter(item.language for item in items)),
         "channels": _counter_table("channels", "channel", Counter(item.channel for item in items)),
@@ -267,24 +297,37 @@ def figures(session: Session, filters: Filters, *, now: datetime) -> Figures:
                 step
                 for item in items
                 for step, happened in (
-                    ("offered", item.handover_offered), ("requested", item.handover_requested), ("taken", item.handover_taken),
+                    ("offered", item.handover_offered),
+                    ("requested", item.handover_requested),
+                    ("taken", item.handover_taken),
                 )
                 if happened
             ),
             order=("offered", "requested", "taken"),
-        ),  # fmt: skip
+        ),
         "feedback": _counter_table(
             "feedback",
             "rating",
-            Counter({"thumbs_up": sum(i.thumbs_up for i in items), "thumbs_down": sum(i.thumbs_down for i in items),
-                     "fallbacks": sum(i.fallbacks for i in items)}),
+            Counter(
+                {
+                    "thumbs_up": sum(i.thumbs_up for i in items),
+                    "thumbs_down": sum(i.thumbs_down for i in items),
+                    "fallbacks": sum(i.fallbacks for i in items),
+                }
+            ),
             order=("thumbs_up", "thumbs_down", "fallbacks"),
-        ),  # fmt: skip
+        ),
         "topics": _counter_table("topics", "topic", Counter(item.topic for item in in_scope if item.topic)),
-        "outcome_codes": _counter_table("outcome_codes", "code", Counter(item.outcome_code for item in in_scope if item.outcome_code)),
-        "municipalities": _counter_table("municipalities", "municipality", Counter(i.municipality for i in in_scope if i.municipality)),
+        "outcome_codes": _counter_table(
+            "outcome_codes", "code", Counter(item.outcome_code for item in in_scope if item.outcome_code)
+        ),
+        "municipalities": _counter_table(
+            "municipalities", "municipality", Counter(i.municipality for i in in_scope if i.municipality)
+        ),
         "age_bands": _counter_table("age_bands", "age_band", Counter(i.age_band for i in in_scope if i.age_band)),
-        "unanswered_questions": _counter_table("unanswered_questions", "question", Counter(dict(questions.most_common(TOP)))),
+        "unanswered_questions": _counter_table(
+            "unanswered_questions", "question", Counter(dict(questions.most_common(TOP)))
+        ),
         **_service_tables(session, items),
     }
     return Figures(

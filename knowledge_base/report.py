@@ -12,14 +12,30 @@ from knowledge_base.i18n import MESSAGES_DIR, Catalogue
 from knowledge_base.outcomes import Figures, Table
 
 TABLE_ORDER: tuple[str, ...] = (
-    "outcomes", "answer_sources", "handover_steps", "feedback", "languages", "channels", "intents", "topics",
-    "outcome_codes", "age_bands", "municipalities", "unanswered_questions", "services_most_recommended",
-    "services_least_recommended", "services_most_opened", "stale_content",
-)  # fmt: skip
+    "outcomes",
+    "answer_sources",
+    "handover_steps",
+    "feedback",
+    "languages",
+    "channels",
+    "intents",
+    "topics",
+    "outcome_codes",
+    "age_bands",
+    "municipalities",
+    "unanswered_questions",
+    "services_most_recommended",
+    "services_least_recommended",
+    "services_most_opened",
+    "stale_content",
+)
 VALUE_PREFIXES = {
-    "outcomes": "outcomes.outcome.", "answer_sources": "outcomes.source.", "handover_steps": "outcomes.step.",
-    "feedback": "outcomes.rating.", "age_bands": "outcomes.age_band.",
-}  # fmt: skip
+    "outcomes": "outcomes.outcome.",
+    "answer_sources": "outcomes.source.",
+    "handover_steps": "outcomes.step.",
+    "feedback": "outcomes.rating.",
+    "age_bands": "outcomes.age_band.",
+}
 
 
 class Labeller(Protocol):
@@ -43,7 +59,10 @@ def _table_lines(table: Table, label: Callable[[str], str]) -> list[str]:
     prefix = VALUE_PREFIXES.get(table.name)
     rows = [[label(prefix + row[0]) if prefix else row[0], *row[1:]] for row in table.masked()]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = [label(f"outcomes.table.{table.name}"), "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False))]
+    lines = [
+        label(f"outcomes.table.{table.name}"),
+        "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)),
+    ]
     lines += ["  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) for row in rows]
     return lines
 
@@ -56,7 +75,11 @@ def text_report(figures: Figures, label: Labeller) -> str:
     for name in TABLE_ORDER:
         table = figures.tables[name]
         lines.append("")
-        lines += _table_lines(table, label) if table.rows else [label(f"outcomes.table.{name}"), "  " + label("outcomes.no_data")]
+        lines += (
+            _table_lines(table, label)
+            if table.rows
+            else [label(f"outcomes.table.{name}"), "  " + label("outcomes.no_data")]
+        )
     return "\n".join(lines) + "\n"
 
 

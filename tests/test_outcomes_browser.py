@@ -24,12 +24,26 @@ EMAIL, PASSWORD = "o9-browser@x.fi", "correct horse battery staple"
 
 def test_dashboard_renders_in_chromium(settings: Settings, sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
-        linked = [s.id for s in session.scalars(select(Service).order_by(Service.id).limit(400)) if list(clicks.catalogue_urls(s))]
+        linked = [
+            s.id
+            for s in session.scalars(select(Service).order_by(Service.id).limit(400))
+            if list(clicks.catalogue_urls(s))
+        ]
         if session.scalar(select(User).where(User.email == EMAIL)) is None:
-            accounts.add_user(session, email=EMAIL, name="Admin", password=PASSWORD, roles=[(None, "platform_admin")], now=datetime.now(UTC), ui_language="en")
+            accounts.add_user(
+                session,
+                email=EMAIL,
+                name="Admin",
+                password=PASSWORD,
+                roles=[(None, "platform_admin")],
+                now=datetime.now(UTC),
+                ui_language="en",
+            )
         session.commit()
     seed(sessions, linked[:3])
-    app_settings = settings.model_copy(update={"rasa_url": "http://127.0.0.1:9", "action_server_url": "http://127.0.0.1:9"})
+    app_settings = settings.model_copy(
+        update={"rasa_url": "http://127.0.0.1:9", "action_server_url": "http://127.0.0.1:9"}
+    )
     with live_server(app_settings) as server:
         driver = chromium()
         try:
@@ -50,11 +64,19 @@ def test_dashboard_renders_in_chromium(settings: Settings, sessions: sessionmake
             assert driver.find_element(By.CSS_SELECTOR, "[data-figure=median_wait]").text == "4.0 min"
             images = driver.find_elements(By.CSS_SELECTOR, ".charts img")
             assert len(images) == 3
-            wait_for(lambda: all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i) for i in images), seconds=30)
+            wait_for(
+                lambda: all(
+                    driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i)
+                    for i in images
+                ),
+                seconds=30,
+            )
             languages = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#table-languages tbody tr")]
             assert languages == ["fi 13", "en 6", "sv 5"]
-            outcomes = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[1].text
-                        for row in driver.find_elements(By.CSS_SELECTOR, "#table-outcomes tbody tr")}  # fmt: skip
+            outcomes = {
+                row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[1].text
+                for row in driver.find_elements(By.CSS_SELECTOR, "#table-outcomes tbody tr")
+            }
             assert outcomes["Referred by counsellor"] == "7" and outcomes["Offline message left"] == "<5"
             page = driver.page_source
             for fragment in PII_FRAGMENTS:

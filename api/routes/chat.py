@@ -66,7 +66,9 @@ class QueueStatus(BaseModel):
 
 
 @router.post("", response_model=ChatResponse)
-async def post_message(body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None) -> ChatResponse:
+async def post_message(
+    body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None
+) -> ChatResponse:
     reply = await chat.send(
         conversation_id=body.conversation_id,
         token=token,

@@ -30,4 +30,6 @@ def open_link(
     clicks.record_click(session=session, service_id=service_id, link=link_id, conversation_id=c, now=datetime.now(UTC))
     session.commit()
     # The destination is the service's own site: send no referrer with the conversation id in it.
-    return RedirectResponse(url, status_code=303, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
+    return RedirectResponse(
+        url, status_code=303, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    )

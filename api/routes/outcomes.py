@@ -37,7 +37,14 @@ ToDate = Annotated[date | None, Query(alias="to")]
 Code = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_:-]*$")]
 
 
-def _filters(principal: Principal, start: date | None, end: date | None, language: str | None, channel: str | None, organisation: str | None) -> Filters:
+def _filters(
+    principal: Principal,
+    start: date | None,
+    end: date | None,
+    language: str | None,
+    channel: str | None,
+    organisation: str | None,
+) -> Filters:
     require_role(principal, *DASHBOARD_ROLES)
     scope = None if principal.is_platform_admin else principal.organisations(*DASHBOARD_ROLES)
     if organisation and scope is not None and organisation not in scope:
@@ -66,16 +73,27 @@ def daily_table(result: Figures) -> Table:
 
 
 def _query_string(filters: Filters) -> str:
-    parts = {"from": filters.start.isoformat(), "to": filters.end.isoformat(), "language": filters.language,
-             "channel": filters.channel, "organisation": filters.organisation_id}  # fmt: skip
+    parts = {
+        "from": filters.start.isoformat(),
+        "to": filters.end.isoformat(),
+        "language": filters.language,
+        "channel": filters.channel,
+        "organisation": filters.organisation_id,
+    }
     return "&".join(f"{key}={value}" for key, value in parts.items() if value)
 
 
 @router.get("", response_class=HTMLResponse)
 def dashboard(
-    request: Request, principal: StaffPageDep, session: SessionDep, start: FromDate = None, end: ToDate = None,
-    language: Code = None, channel: Code = None, organisation: Code = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    principal: StaffPageDep,
+    session: SessionDep,
+    start: FromDate = None,
+    end: ToDate = None,
+    language: Code = None,
+    channel: Code = None,
+    organisation: Code = None,
+) -> Response:
     filters = _filters(principal, start, end, language, channel, organisation)
     result = _figures(session, filters)
     visible = filters.scope if filters.scope is not None else None
@@ -88,16 +106,31 @@ def dashboard(
         return catalogue.text(key, language_code) if catalogue.template(key, language_code) is not None else str(value)
 
     return render(
-        request, "outcomes.html", principal=principal, figures=result, tables=all_tables(result), filters=filters,
-        query=_query_string(filters), organisations=organisations, charts=charts.CHARTS, label=label,
-    )  # fmt: skip
+        request,
+        "outcomes.html",
+        principal=principal,
+        figures=result,
+        tables=all_tables(result),
+        filters=filters,
+        query=_query_string(filters),
+        organisations=organisations,
+        charts=charts.CHARTS,
+        label=label,
+    )
 
 
 @router.get("/charts/{name}.png")
 def chart(
-    request: Request, name: str, principal: StaffPageDep, session: SessionDep, start: FromDate = None,
-    end: ToDate = None, language: Code = None, channel: Code = None, organisation: Code = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    name: str,
+    principal: StaffPageDep,
+    session: SessionDep,
+    start: FromDate = None,
+    end: ToDate = None,
+    language: Code = None,
+    channel: Code = None,
+    organisation: Code = None,
+) -> Response:
     filters = _filters(principal, start, end, language, channel, organisation)
     if name not in charts.CHARTS:
         raise HTTPException(status_code=404, detail="no such chart")
@@ -116,15 +149,22 @@ def csv_text(table: Table) -> str:
 
 @router.get("/{name}.csv")
 def export(
-    name: str, principal: StaffPageDep, session: SessionDep, start: FromDate = None, end: ToDate = None,
-    language: Code = None, channel: Code = None, organisation: Code = None,
-) -> Response:  # fmt: skip
+    name: str,
+    principal: StaffPageDep,
+    session: SessionDep,
+    start: FromDate = None,
+    end: ToDate = None,
+    language: Code = None,
+    channel: Code = None,
+    organisation: Code = None,
+) -> Response:
     filters = _filters(principal, start, end, language, channel, organisation)
     tables = all_tables(_figures(session, filters))
     if name not in tables:
         raise HTTPException(status_code=404, detail="no such table")
     filename = f"opastin-{name}-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     return Response(
-        csv_text(tables[name]), media_type=CSV_TYPE,
+        csv_text(tables[name]),
+        media_type=CSV_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
-    )  # fmt: skip
+    )
