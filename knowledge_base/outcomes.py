@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select, text
+from sqlalchemy import bindparam, case, inspect, literal, select, text
 from sqlalchemy.orm import Session
 
 from knowledge_base.models import Conversation, Handover, Message, Service, ServiceClick, ServiceText
@@ -143,51 +143,57 @@ def feedback_counts(session: Session, conversation_ids: Sequence[str]) -> dict[s
 
 def conversation_outcomes(session: Session, filters: Filters, *, now: datetime) -> list[ConversationOutcome]:
     low, high = utc_bounds(filters.start, filters.end)
-    query = select(Conversation).where(Conversation.created_at >= low, Conversation.created_at < high)
+    chosen = select(Conversation.id).where(Conversation.created_at >= low, Conversation.created_at < high)
     if filters.language:
-        query = query.where(Conversation.language == filters.language)
+        chosen = chosen.where(Conversation.language == filters.language)
     if filters.channel:
-        query = query.where(Conversation.channel == filters.channel)
+        chosen = chosen.where(Conversation.channel == filters.channel)
     if filters.organisation_id:
         handled = select(Handover.conversation_id).where(Handover.organisation_id == filters.organisation_id)
-        query = query.where(Conversation.id.in_(handled))
-    conversations = list(session.scalars(query.order_by(Conversation.created_at)))
+        chosen = chosen.where(Conversation.id.in_(handled))
+    query = select(Conversation.id, Conversation.channel, Conversation.language, Conversation.created_at)
+    conversations = list(session.execute(query.where(Conversation.id.in_(chosen)).order_by(Conversation.created_at)))
     ids = [c.id for c in conversations]
     messages: dict[str, list[MessageRow]] = {}
     handovers: dict[str, list[HandoverRow]] = {}
     clicks: dict[str, list[str]] = {}
-    for chunk in _chunks(ids):
-        for m in session.scalars(select(Message).where(Message.conversation_id.in_(chunk)).order_by(Message.seq)):
-            row = MessageRow(
-                m.seq,
-                m.author,
-                m.created_at,
-                dict(m.payload or {}),
-                m.reply_to,
-                m.id,
-                m.text if m.author == "user" else "",
-            )
-            messages.setdefault(m.conversation_id, []).append(row)
-        for h in session.scalars(select(Handover).where(Handover.conversation_id.in_(chunk))):
-            handovers.setdefault(h.conversation_id, []).append(
-                HandoverRow(
-                    h.reason,
-                    h.status,
-                    h.created_at,
-                    h.offline,
-                    h.assigned_at,
-                    h.outcome_code,
-                    h.satisfaction,
-                    h.organisation_id,
-                    h.topic,
-                    h.municipality,
-                    h.age,
-                )
-            )
-        for click in session.scalars(
-            select(ServiceClick).where(ServiceClick.conversation_id.in_(chunk)).order_by(ServiceClick.id)
-        ):
-            clicks.setdefault(str(click.conversation_id), []).append(click.service_id)
+    # Columns, not ORM objects: a month can hold a hundred thousand messages. Only the
+    # user's own words are read as text, and only to be redacted.
+    message_rows = select(
+        Message.conversation_id,
+        Message.seq,
+        Message.author,
+        Message.created_at,
+        Message.payload,
+        Message.reply_to,
+        Message.id,
+        case((Message.author == "user", Message.text), else_=literal("")),
+    ).where(Message.conversation_id.in_(chosen), Message.author.in_(("user", "bot")))
+    for conversation_id, *fields in session.execute(message_rows.order_by(Message.conversation_id, Message.seq)):
+        seq, author, created_at, payload, reply_to, message_id, text_value = fields
+        row = MessageRow(seq, author, created_at, dict(payload or {}), reply_to, message_id, text_value or "")
+        messages.setdefault(conversation_id, []).append(row)
+    handover_rows = select(
+        Handover.conversation_id,
+        Handover.reason,
+        Handover.status,
+        Handover.created_at,
+        Handover.offline,
+        Handover.assigned_at,
+        Handover.outcome_code,
+        Handover.satisfaction,
+        Handover.organisation_id,
+        Handover.topic,
+        Handover.municipality,
+        Handover.age,
+    ).where(Handover.conversation_id.in_(chosen))
+    for conversation_id, *fields in session.execute(handover_rows):
+        handovers.setdefault(conversation_id, []).append(HandoverRow(*fields))
+    click_rows = select(ServiceClick.conversation_id, ServiceClick.service_id).where(
+        ServiceClick.conversation_id.in_(chosen)
+    )
+    for conversation_id, service_id in session.execute(click_rows.order_by(ServiceClick.id)):
+        clicks.setdefault(str(conversation_id), []).append(service_id)
     thumbs = feedback_counts(session, ids)
     return [
         classify(

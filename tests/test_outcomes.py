@@ -151,6 +151,8 @@ def test_counts_under_five_are_never_numbers() -> None:
     table = Table("t", ["thing", "count"], [["a", 4], ["b", 5], ["c", 0]])
     assert table.masked() == [["a", "<5"], ["b", "5"], ["c", "<5"]]
     assert csv_text(table) == "thing,count\na,<5\nb,5\nc,<5\n"
+    formula = Table("q", ["question", "count"], [['=HYPERLINK("https://evil.example")', 7], ["@SUM(A1)", 5]])
+    assert csv_text(formula).splitlines()[1:] == ['"\'=HYPERLINK(""https://evil.example"")",7', "'@SUM(A1),5"]
     assert [charts.bar(n).label for n in (0, 3, 6)] == ["", "<5", "6"]
     assert charts.bar(1).height == charts.bar(4).height == 2.5  # the height does not tell the number either
 
@@ -528,3 +530,23 @@ def test_chat_api_cards_link_absolutely_through_the_click_route(
             session.scalar(select(ServiceClick.service_id).where(ServiceClick.conversation_id == conversation.id))
             == service.id
         )  # type: ignore[union-attr]
+
+
+def test_figures_cache_computes_once_per_filters_within_its_ttl() -> None:
+    from api.outcome_cache import FiguresCache
+
+    now = [0.0]
+    calls: list[Filters] = []
+    cache = FiguresCache(ttl=60, size=2, clock=lambda: now[0])
+
+    def compute(filters: Filters) -> object:
+        calls.append(filters)
+        return object()
+
+    week, month = Filters(START, END), Filters(START, END + timedelta(days=23))
+    first = cache.get(week, lambda: compute(week))  # type: ignore[arg-type,return-value]
+    assert cache.get(week, lambda: compute(week)) is first  # type: ignore[arg-type,return-value]
+    cache.get(month, lambda: compute(month))  # type: ignore[arg-type,return-value]
+    now[0] = 61
+    assert cache.get(week, lambda: compute(week)) is not first  # type: ignore[arg-type,return-value]
+    assert calls == [week, month, week]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from api.auth import StaffPageDep, require_role
 from api.deps import SessionDep
+from api.outcome_cache import FiguresCache
 from api.pages import console_messages, render, ui_language
 from knowledge_base import charts
 from knowledge_base.accounts import Principal
@@ -29,6 +30,7 @@ DASHBOARD_ROLES: tuple[str, ...] = ("supervisor", "org_admin", "editor", "approv
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 CSV_TYPE = "text/csv; charset=utf-8"
+FORMULA_STARTS = frozenset("=+-@\t\r")
 
 router = APIRouter(prefix="/console/outcomes", tags=["outcomes"], include_in_schema=False)
 
@@ -57,8 +59,11 @@ def _filters(
     return Filters(start, end, language or None, channel or None, organisation or None, scope)
 
 
-def _figures(session: SessionDep, filters: Filters) -> Figures:
-    return figures(session, filters, now=datetime.now(UTC))
+def _figures(request: Request, session: SessionDep, filters: Filters) -> Figures:
+    cache = getattr(request.app.state, "outcome_figures", None)
+    if cache is None:  # made on first use, so the app factory needs no line for it
+        cache = request.app.state.outcome_figures = FiguresCache()
+    return cache.get(filters, lambda: figures(session, filters, now=datetime.now(UTC)))
 
 
 def all_tables(result: Figures) -> dict[str, Table]:
@@ -95,10 +100,11 @@ def dashboard(
     organisation: Code = None,
 ) -> Response:
     filters = _filters(principal, start, end, language, channel, organisation)
-    result = _figures(session, filters)
-    visible = filters.scope if filters.scope is not None else None
+    result = _figures(request, session, filters)
     query = select(Organisation.id, Organisation.name).order_by(Organisation.name)
-    organisations = [(oid, name) for oid, name in session.execute(query) if visible is None or oid in visible]
+    organisations = [
+        (oid, name) for oid, name in session.execute(query) if filters.scope is None or oid in filters.scope
+    ]
     catalogue, language_code = console_messages(), ui_language(request, principal)
 
     def label(prefix: str, value: object) -> str:
@@ -135,20 +141,26 @@ def chart(
     if name not in charts.CHARTS:
         raise HTTPException(status_code=404, detail="no such chart")
     catalogue, language_code = console_messages(), ui_language(request, principal)
-    png = charts.render(name, _figures(session, filters), lambda key: catalogue.text(key, language_code))
+    png = charts.render(name, _figures(request, session, filters), lambda key: catalogue.text(key, language_code))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+def _inert(cell: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula: users' questions must not.
+    return "'" + cell if cell[:1] in FORMULA_STARTS else cell
 
 
 def csv_text(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.columns)
-    writer.writerows(table.masked())
+    writer.writerows([[_inert(cell) for cell in row] for row in table.masked()])
     return buffer.getvalue()
 
 
 @router.get("/{name}.csv")
 def export(
+    request: Request,
     name: str,
     principal: StaffPageDep,
     session: SessionDep,
@@ -159,7 +171,7 @@ def export(
     organisation: Code = None,
 ) -> Response:
     filters = _filters(principal, start, end, language, channel, organisation)
-    tables = all_tables(_figures(session, filters))
+    tables = all_tables(_figures(request, session, filters))
     if name not in tables:
         raise HTTPException(status_code=404, detail="no such table")
     filename = f"opastin-{name}-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
