@@ -66,7 +66,9 @@ def product_processes(settings: Settings) -> list[ManagedProcess]:
         ManagedProcess(
             "api",
             [python, "-m", "uvicorn", "--factory", "api.main:create_app",
-             "--host", settings.api_host, "--port", str(settings.api_port)],
+             "--host", settings.api_host, "--port", str(settings.api_port),
+             # Open event streams (widget, console) must not hold a restart up.
+             "--timeout-graceful-shutdown", "5"],
             env,
         ),  # fmt: skip
     ]

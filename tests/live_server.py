@@ -27,9 +27,13 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+def live_server(settings: Settings, port: int | None = None) -> Iterator[LiveServer]:
+    """The API on `port` (a free one when None; give the same port to restart the API
+    under the same URL). Open event streams are closed within 2 s of stopping."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -9,26 +9,39 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.main import create_app
 from api.routes.chat import TOKEN_HEADER
 from knowledge_base.i18n import Catalogue
-from knowledge_base.models import Handover, Message
+from knowledge_base.models import CounsellorProfile, Handover, Message
 from tests.bot_stack import BotStack
+from tests.queue_factories import staff
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def client(bot_stack: BotStack) -> Iterator[TestClient]:
-    with TestClient(create_app(bot_stack.settings)) as test_client:
+    # Opening hours off (the tests must not depend on the clock); tickets wait to be taken.
+    settings = bot_stack.settings.model_copy(update={"queue_business_hours": False, "queue_auto_assign": False})
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+def _counsellors(sessions, online: bool) -> None:  # type: ignore[no-untyped-def]
+    """Nobody online, or one Finnish-speaking counsellor online now."""
+    with sessions() as session:
+        session.execute(update(CounsellorProfile).values(status="offline"))
+        if online:
+            staff(session, [("te", "counsellor")], languages=["fi"], online=True, now=datetime.now(UTC))
+        session.commit()
 
 
 class Chat:
@@ -145,10 +158,13 @@ def test_safety_gets_emergency_numbers_first(client: TestClient, text: str, lang
 
 
 def test_handover_queues_and_later_messages_go_to_the_counsellor(client: TestClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    _counsellors(sessions, online=True)
     chat = Chat(client)
     chat.say("olen 30 ja haluaisin vaihtaa alaa, mistä saisin neuvoa?")
     reply = chat.say("haluan puhua ihmisen kanssa")
     assert reply["state"] == "queued"
+    queued = client.get(f"/api/chat/{chat.id}/queue", headers={TOKEN_HEADER: chat.token or ""}).json()
+    assert queued["state"] == "waiting" and queued["position"] >= 1 and "jonossa" in queued["text"]
     later = chat.say("onko ketään paikalla?")
     assert later["state"] == "queued" and later["messages"] == []
     danger = chat.say("en jaksa enää elää")
@@ -158,9 +174,35 @@ def test_handover_queues_and_later_messages_go_to_the_counsellor(client: TestCli
         statuses = session.scalars(
             select(Message.status).where(Message.conversation_id == chat.id, Message.direction == "in").order_by(Message.seq)
         ).all()
-    assert handover.status == "waiting" and handover.safety is True
+    assert handover.status == "waiting" and handover.safety is True and handover.priority == 0  # safety first
     assert handover.summary["situation"] and handover.summary["language"] == "fi"
+    assert handover.topic == "work" and handover.channel == "web"
+    assert handover.age == (int(handover.summary["age"]) if handover.summary.get("age") else None)
     assert statuses[-2:] == ["forwarded", "forwarded"]
+
+
+def test_nobody_online_offers_to_leave_a_message_never_live_chat(client: TestClient, sessions) -> None:  # type: ignore[no-untyped-def]
+    _counsellors(sessions, online=False)
+    chat = Chat(client)
+    chat.say("olen 30 ja haluaisin vaihtaa alaa, mistä saisin neuvoa?")
+    offer = chat.say("haluan puhua ihmisen kanssa")
+    assert offer["state"] == "leave_offer"
+    text = texts(offer)
+    assert "jättää viestin" in text and "vastaa tähän keskusteluun" not in text
+    assert Catalogue.load().text("bot.handover_queued", "fi") not in text  # no promise of live chat
+    assert any(b["payload"] == "/leave_message" for m in offer["messages"] for b in m["buttons"])
+    saved = chat.say("/leave_message")
+    assert saved["state"] == "offline" and "Kirjoita viestisi" in texts(saved)
+    left = chat.say("Voisiko joku soittaa minulle huomenna työnhausta?")
+    assert left["state"] == "offline" and left["messages"] == []
+    with sessions() as session:
+        ticket = session.scalars(select(Handover).where(Handover.conversation_id == chat.id)).one()
+        assert ticket.status == "offline" and ticket.offline and ticket.summary["situation"]
+
+    declined = Chat(client)
+    declined.say("haluan puhua ihmisen kanssa")
+    back = declined.say("/deny")
+    assert back["state"] == "bot" and "viestiä ei jätetty" in texts(back)
 
 
 def test_language_switch_by_request_and_command(client: TestClient) -> None:

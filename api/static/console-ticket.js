@@ -8,6 +8,8 @@
   var authors = JSON.parse(list.getAttribute("data-authors"));
   var status = document.getElementById("ticket-status");
   var after = Number(list.getAttribute("data-after")) || 0;
+  var leaving = false;  // a form is being sent: its answer decides the next page
+  document.addEventListener("submit", function () { leaving = true; }, true);
 
   function append(message) {
     if (list.querySelector('[data-seq="' + message.seq + '"]')) { return; }
@@ -33,7 +35,7 @@
     if (status && status.textContent !== ticket.status) {
       var changed = status.textContent !== "" && ticket.status !== status.textContent;
       status.textContent = ticket.status;
-      if (changed) { window.location.reload(); }  // taken, transferred or closed elsewhere
+      if (changed && !leaving) { window.location.reload(); }  // taken, transferred or closed elsewhere
     }
   });
   source.addEventListener("signed-out", function () { source.close(); window.location.reload(); });
@@ -50,6 +52,7 @@
   if (form && box) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      leaving = false;  // sent in the background: the page stays
       var text = box.value.trim();
       if (!text) { return; }
       var body = new URLSearchParams();
