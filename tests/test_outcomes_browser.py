@@ -62,7 +62,7 @@ def test_dashboard_renders_in_chromium(settings: Settings, sessions: sessionmake
             assert driver.find_element(By.CSS_SELECTOR, "h1").text == "Guidance outcomes"
             assert driver.find_element(By.CSS_SELECTOR, "[data-figure=conversations]").text == "24"
             assert driver.find_element(By.CSS_SELECTOR, "[data-figure=median_wait]").text == "4.0 min"
-            images = driver.find_elements(By.CSS_SELECTOR, ".charts img")
+            images = driver.find_elements(By.CSS_SELECTOR, ".outcome-charts img")
             assert len(images) == 3
             wait_for(
                 lambda: all(
@@ -82,5 +82,7 @@ def test_dashboard_renders_in_chromium(settings: Settings, sessions: sessionmake
             for fragment in PII_FRAGMENTS:
                 assert fragment not in page
             screenshot(driver, "outcomes-dashboard")
+            driver.execute_script("document.getElementById('table-outcomes').scrollIntoView()")
+            screenshot(driver, "outcomes-dashboard-tables")
         finally:
             driver.quit()
