@@ -119,6 +119,10 @@ def helsinki_day(moment: datetime) -> date:
     return _utc(moment).astimezone(HELSINKI).date()
 
 
+def _text(value: object) -> str | None:
+    return str(value) if isinstance(value, str) and value else None
+
+
 def age_band(age: int | None) -> str | None:
     if age is None:
         return None
@@ -194,6 +198,10 @@ def classify(
         result.satisfaction = next((h.satisfaction for h in reversed(ordered) if h.satisfaction is not None), None)
         result.municipality = next((h.municipality for h in reversed(ordered) if h.municipality), None)
         result.age_band = age_band(next((h.age for h in reversed(ordered) if h.age is not None), None))
+    # What the user told the bot (tagged on its replies), when no ticket says it.
+    for message in reversed(bot):
+        result.municipality = result.municipality or _text(message.payload.get("municipality"))
+        result.age_band = result.age_band or _text(message.payload.get("age_band"))
 
     last_user = max((_utc(m.created_at) for m in users), default=_utc(created_at))
     idle = _utc(now) - last_user >= IDLE

@@ -5,7 +5,8 @@ Small groups can identify people: every count under 5 leaves this module only as
 (`shown`), and a rate, median or percentile over fewer than 5 cases is not given at all.
 Text (unanswered questions) is redacted (knowledge_base/redaction.py) before it is
 counted. Handover figures (wait, satisfaction, outcome codes, topics) are limited to the
-organisations in `Filters.scope` (None = all, for platform admins).
+organisations in `Filters.scope` (None = all, for platform admins); municipality and age
+band are what the user said, counted for every conversation.
 """
 
 from __future__ import annotations
@@ -257,11 +258,14 @@ def _service_tables(session: Session, items: list[ConversationOutcome]) -> dict[
     by_recommended = sorted(recommended, key=lambda s: (-recommended[s], s))
     least = sorted(recommended, key=lambda s: (recommended[s], s))
     by_opened = sorted(opened, key=lambda s: (-opened[s], s))
+    # Shown often, opened rarely: the cards people do not find worth a click.
+    least_opened = sorted(recommended, key=lambda s: (opened.get(s, 0), -recommended[s], s))
     stale = [sid for sid in by_recommended if statuses.get(sid) == OUTDATED]
     return {
         "services_most_recommended": table("services_most_recommended", by_recommended[:TOP]),
         "services_least_recommended": table("services_least_recommended", least[:TOP]),
         "services_most_opened": table("services_most_opened", by_opened[:TOP]),
+        "services_least_opened": table("services_least_opened", least_opened[:TOP]),
         "stale_content": table("stale_content", stale),
     }
 
@@ -328,9 +332,9 @@ def figures(session: Session, filters: Filters, *, now: datetime) -> Figures:
             "outcome_codes", "code", Counter(item.outcome_code for item in in_scope if item.outcome_code)
         ),
         "municipalities": _counter_table(
-            "municipalities", "municipality", Counter(i.municipality for i in in_scope if i.municipality)
+            "municipalities", "municipality", Counter(i.municipality for i in items if i.municipality)
         ),
-        "age_bands": _counter_table("age_bands", "age_band", Counter(i.age_band for i in in_scope if i.age_band)),
+        "age_bands": _counter_table("age_bands", "age_band", Counter(i.age_band for i in items if i.age_band)),
         "unanswered_questions": _counter_table(
             "unanswered_questions", "question", Counter(dict(questions.most_common(TOP)))
         ),

@@ -27,6 +27,7 @@ TABLE_ORDER: tuple[str, ...] = (
     "services_most_recommended",
     "services_least_recommended",
     "services_most_opened",
+    "services_least_opened",
     "stale_content",
 )
 VALUE_PREFIXES = {

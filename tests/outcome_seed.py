@@ -4,7 +4,8 @@ person computed by hand from it (EXPECTED). The period is a past week in March 2
 (Finnish time UTC+2), so conversations other tests create "now" never fall into it.
 
 Groups (24 conversations):
-  A  6 fi web:  recommended S1+S2, not opened -> answered; 5 of them first asked
+  A  6 fi web:  recommended S1+S2, not opened -> answered (the first told the bot
+                Espoo 049 and an age of 25-29); 5 of them first asked
                 "where can I renew my fishing licence?" and got bot.not_understood
   B  5 sv telegram: recommended S1+S3, opened S1 -> recommended_and_opened
   C  7 fi web:  asked for a person, a counsellor took it -> referred_by_counsellor;
@@ -128,11 +129,13 @@ def seed(sessions: sessionmaker[Session], services: Sequence[str]) -> None:
                     action="action_fallback",
                 )
             said = _user(session, c, "jäin työttömäksi", _at(2 + i % 3, 8, i + 1))
+            situation = {"municipality": "049", "age_band": "25_29"} if i == 0 else {}
             _bot(
                 session,
                 c,
                 said,
                 _at(2 + i % 3, 8, i + 1),
+                **situation,
                 key="bot.recommend_intro",
                 services=_cards(s1, s2),
                 intent="describe_situation",

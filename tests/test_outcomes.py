@@ -181,11 +181,13 @@ def test_figures_equal_hand_computed_values(sessions: sessionmaker[Session], see
     assert dict(tables["intents"].rows)["describe_situation"] == 11
     assert dict(tables["topics"].rows) == {"work": 7, "studies": 2}
     assert dict(tables["outcome_codes"].rows) == {"referred": 7}
-    assert dict(tables["age_bands"].rows) == {"18_24": 7}
+    assert dict(tables["age_bands"].rows) == {"18_24": 7, "25_29": 1}
+    assert dict(tables["municipalities"].rows) == {"091": 7, "049": 1}
     s1, s2, s3 = seeded
     assert [row[0] for row in tables["services_most_recommended"].rows] == [s1, s2, s3]
     assert [row[2:] for row in tables["services_most_recommended"].rows] == [[11, 5], [6, 0], [5, 0]]
     assert tables["services_most_opened"].rows[0][0] == s1 and tables["services_most_opened"].rows[0][3] == 5
+    assert [row[0] for row in tables["services_least_opened"].rows] == [s2, s3, s1]
     assert [row[0] for row in tables["stale_content"].rows] == [s3]
     day = result.daily[date(2026, 3, 4)]  # type: ignore[attr-defined]
     assert day["referred_by_counsellor"] == 7 and day["answered"] == 2
@@ -287,7 +289,7 @@ def test_action_replies_carry_the_intent_and_the_api_keeps_it() -> None:
         "next_action": "action_fallback",
         "tracker": {
             "sender_id": "x",
-            "slots": {"failures": 0},
+            "slots": {"failures": 0, "municipality": "091", "age": 24.0},
             "latest_message": {"intent": {"name": "out_of_scope"}, "text": "?"},
             "events": [],
             "paused": False,
@@ -302,8 +304,10 @@ def test_action_replies_carry_the_intent_and_the_api_keeps_it() -> None:
     customs = [r["custom"] for r in result.responses]
     assert [c["key"] for c in customs] == ["bot.not_understood", "bot.capabilities"]
     assert all(c["intent"] == "out_of_scope" and c["action"] == "action_fallback" for c in customs)
+    assert all(c["municipality"] == "091" and c["age_band"] == "18_24" and "age" not in c for c in customs)
     rendered = render_reply(Catalogue.load(), {"custom": customs[0]}, "fi")
     assert rendered.payload["intent"] == "out_of_scope" and rendered.payload["action"] == "action_fallback"
+    assert rendered.payload["age_band"] == "18_24" and rendered.payload["municipality"] == "091"
 
 
 # -- the application: click-through and dashboard ------------------------------------------------
@@ -440,7 +444,7 @@ def test_csv_export_of_every_table_and_the_charts(client: TestClient) -> None:
     _login(client, "platform_admin")
     page = client.get("/console/outcomes", params=PERIOD).text
     names = sorted(set(re.findall(r"/console/outcomes/([a-z_]+)\.csv", page)))
-    assert len(names) == 18
+    assert len(names) == 19
     exported = {}
     for name in names:
         response = client.get(f"/console/outcomes/{name}.csv", params=PERIOD)
