@@ -2,7 +2,8 @@
 state-changing request, and role checks as route dependencies.
 
 Pages use `StaffPageDep` (an anonymous visitor is sent to the login page); JSON
-routes use `StaffDep` (401). Both verify the CSRF token on POST/PUT/PATCH/DELETE:
+routes use `StaffDep` (401); event streams `StaffStreamDep` (401, holds no database
+session while the stream is open). Both verify the CSRF token on POST/PUT/PATCH/DELETE:
 forms send it in the `csrf_token` field, scripts in the `X-CSRF-Token` header.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, SettingsDep
 from api.pages import render
@@ -74,8 +76,26 @@ async def current_staff_page(request: Request, session: SessionDep) -> Principal
     return principal
 
 
+def _resolve_briefly(request: Request) -> tuple[Principal, str] | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with request.app.state.sessions() as session:
+        return accounts.resolve_session(session, token, now=datetime.now(UTC))
+
+
+async def current_staff_stream(request: Request) -> Principal:
+    """For event streams (GET only): the session is resolved with a database session that
+    is closed at once, so a stream open for hours holds no pooled connection."""
+    resolved = await run_in_threadpool(_resolve_briefly, request)
+    if resolved is None:
+        raise HTTPException(status_code=401, detail="sign in first")
+    return resolved[0]
+
+
 StaffDep = Annotated[Principal, Depends(current_staff)]
 StaffPageDep = Annotated[Principal, Depends(current_staff_page)]
+StaffStreamDep = Annotated[Principal, Depends(current_staff_stream)]
 
 
 def require_role(principal: Principal, *roles: str, organisation_id: str | None = None) -> None:

@@ -25,8 +25,7 @@ from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.routes import about, chat, console, health, search, services
-from api.routes import clickthrough, outcomes
-from knowledge_base import queue
+from knowledge_base import leases, queue
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -41,11 +40,11 @@ def _timer_round(sessions: sessionmaker[Session], holder: str, config: queue.Que
 
     def work(session: Session) -> set[str]:
         now = datetime.now(UTC)
-        if not queue.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
+        if not leases.acquire_lease(session=session, name=queue.TIMER_LEASE, holder=holder, now=now, ttl=lease):
             return set()
         return queue.run_timers(session=session, now=now, config=config)
 
-    return queue.run_transaction(sessions, work)
+    return leases.run_transaction(sessions, work)
 
 
 async def _queue_timers(
@@ -122,7 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.install_login_redirect(app)
     for router in (chat.router, search.router, services.router, about.router, health.router, auth.router, console.router):
         app.include_router(router)
-    for router in (clickthrough.router, outcomes.router):  # guidance outcomes (issue 9)
+    from api.routes import clickthrough, outcomes  # guidance outcomes (issue 9): one block, easy to merge
+
+    for router in (clickthrough.router, outcomes.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -20,7 +20,9 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 5})
+        # One pooled connection per API worker thread (anyio's pool has 40): a request
+        # never waits for a connection while a thread is free. SQLite connections are cheap.
+        engine = create_engine(url, connect_args={"timeout": 5}, pool_size=20, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:

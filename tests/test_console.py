@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from api.auth import SESSION_COOKIE
 from api.main import create_app
 from api.routes.chat import TOKEN_HEADER
-from knowledge_base import accounts, queue
+from knowledge_base import accounts, queue, queue_console
 from knowledge_base.models import Conversation, Handover, HandoverNote, Message, Service, ServiceText
 from knowledge_base.settings import Settings
 from tests.queue_factories import citizen, staff
@@ -113,7 +113,7 @@ def world(sessions, people, console_settings) -> World:  # type: ignore[no-untyp
             config=config,
         )
         queue.take(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, now=now, config=config)  # type: ignore[arg-type]
-        queue.add_note(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, text=NOTE, now=now)  # type: ignore[arg-type]
+        queue_console.add_note(session=session, handover_id=assigned.id, principal=people["counsellor_a"].principal, text=NOTE, now=now)  # type: ignore[arg-type]
         other, _ = citizen(session, now=now)
         waiting = queue.open_ticket(session=session, conversation=other, summary={"reason": "requested", "language": "fi"}, now=now, config=config)
         third, _ = citizen(session, now=now)
@@ -329,3 +329,48 @@ def test_close_asks_for_rating_and_the_payload_is_stored_not_forwarded(
         assert row is not None and (row.satisfaction, row.outcome_code, row.outcome_service_id) == (4, "referred", RECOMMENDED[0])
         notes = session.scalars(select(HandoverNote.text).where(HandoverNote.handover_id == world.assigned.id)).all()
     assert NOTE in notes
+
+
+def test_second_taker_is_told_someone_was_first(client: TestClient, people: dict[str, Person], sessions, console_settings) -> None:  # type: ignore[no-untyped-def]
+    config = queue.QueueConfig.from_settings(console_settings)
+    with sessions() as session:
+        conversation, _ = citizen(session, now=_now())
+        ticket_id = queue.open_ticket(session=session, conversation=conversation, summary={"language": "fi"}, now=_now(), config=config).id
+        session.commit()
+    first = client.post(f"/console/tickets/{ticket_id}/take", headers=_as(client, people["counsellor_b"]), follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == f"/console/tickets/{ticket_id}"
+    second = client.post(f"/console/tickets/{ticket_id}/take", headers=_as(client, people["counsellor_a"]), follow_redirects=False)
+    assert second.status_code == 303 and second.headers["location"] == "/console/queue?taken=1"
+    again = client.post(f"/console/tickets/{ticket_id}/take", headers={**_as(client, people["counsellor_a"]), "Accept": "application/json"})
+    assert again.status_code == 409
+    assert "Someone else took that ticket first." in client.get("/console/queue?taken=1").text
+
+
+def test_chat_stream_sends_queue_events_as_the_position_moves(client: TestClient, people: dict[str, Person], sessions, console_settings) -> None:  # type: ignore[no-untyped-def]
+    config = queue.QueueConfig.from_settings(console_settings)
+    with sessions() as session:
+        ahead_conversation, _ = citizen(session, now=_now())
+        ahead = queue.open_ticket(session=session, conversation=ahead_conversation, summary={"language": "fi"}, now=_now(), config=config).id
+        conversation, token = citizen(session, now=_now() + timedelta(seconds=1))
+        queue.open_ticket(session=session, conversation=conversation, summary={"language": "fi"}, now=_now() + timedelta(seconds=1), config=config)
+        conversation_id = conversation.id
+        session.commit()
+    client.cookies.clear()
+    positions: list[int] = []
+    with client.stream("GET", f"/api/chat/{conversation_id}/events", headers={TOKEN_HEADER: token}) as response:
+        event = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "queue":
+                status = json.loads(line[6:])
+                assert status["state"] == "waiting" and "jonossa" in status["text"]
+                positions.append(status["position"])
+                if len(positions) == 1:
+                    # The ticket ahead is taken: the waiting citizen's stream moves up at once.
+                    taken = client.post(f"/console/tickets/{ahead}/take", headers={**_as(client, people["counsellor_a"]), "Accept": "application/json"})
+                    assert taken.status_code == 200
+                    client.cookies.clear()
+                else:
+                    break
+    assert positions[1] == positions[0] - 1

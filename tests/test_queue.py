@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge_base import conversations as store
-from knowledge_base import counsellors, queue
+from knowledge_base import counsellors, leases, queue, queue_console
 from knowledge_base.db import make_engine, make_sessionmaker, migrate
 from knowledge_base.errors import Conflict, InvalidQuery, NotAllowed
 from knowledge_base.models import Conversation, Handover, Message
@@ -109,7 +109,7 @@ def test_unmatched_language_waits_then_is_offered_to_anyone(db: sessionmaker[Ses
         finnish = staff(session, [("te", "counsellor")], languages=["fi"], online=True)
         arabic = ticket(session, CONFIG, language="ar")
         assert arabic.status == "waiting"
-        assert queue.queue_view(session=session, principal=finnish, now=OPEN_NOW, config=CONFIG)["waiting"] == []
+        assert queue_console.queue_view(session=session, principal=finnish, now=OPEN_NOW, config=CONFIG)["waiting"] == []
         with pytest.raises(NotAllowed):
             queue.take(session=session, handover_id=arabic.id, principal=finnish, now=OPEN_NOW, config=MANUAL)
         counsellors.heartbeat(session=session, principal=finnish, now=later(120))
@@ -155,7 +155,7 @@ def _race(made: sessionmaker[Session], rounds: int = 10, takers: int = 4) -> Non
         def attempt(principal) -> None:  # type: ignore[no-untyped-def]
             barrier.wait()
             try:
-                queue.run_transaction(
+                leases.run_transaction(
                     made, lambda s: queue.take(session=s, handover_id=ticket_id, principal=principal, now=OPEN_NOW, config=MANUAL)
                 )
                 result = f"won:{principal.user_id}"
@@ -261,14 +261,14 @@ def test_notes_and_canned_replies_stay_in_their_organisation(db: sessionmaker[Se
         other = staff(session, [("ohjaamo", "supervisor")], languages=["fi"])
         te_admin = staff(session, [("te", "org_admin")])
         handled = ticket(session, CONFIG)
-        queue.add_note(session=session, handover_id=handled.id, principal=anna, text="soita huomenna", now=OPEN_NOW)
-        assert [n.text for n in queue.notes_for(session=session, ticket=handled, principal=anna)] == ["soita huomenna"]
-        assert queue.notes_for(session=session, ticket=handled, principal=other) == []
-        queue.add_canned(session=session, principal=te_admin, organisation_id="te", language="fi", title="Tervehdys", text="Hei!", now=OPEN_NOW)
+        queue_console.add_note(session=session, handover_id=handled.id, principal=anna, text="soita huomenna", now=OPEN_NOW)
+        assert [n.text for n in queue_console.notes_for(session=session, ticket=handled, principal=anna)] == ["soita huomenna"]
+        assert queue_console.notes_for(session=session, ticket=handled, principal=other) == []
+        queue_console.add_canned(session=session, principal=te_admin, organisation_id="te", language="fi", title="Tervehdys", text="Hei!", now=OPEN_NOW)
         with pytest.raises(NotAllowed):
-            queue.add_canned(session=session, principal=anna, organisation_id="te", language="fi", title="x", text="y", now=OPEN_NOW)
-        assert [c.title for c in queue.canned_for(session=session, principal=anna, language="fi")] == ["Tervehdys"]
-        assert queue.canned_for(session=session, principal=other, language="fi") == []
+            queue_console.add_canned(session=session, principal=anna, organisation_id="te", language="fi", title="x", text="y", now=OPEN_NOW)
+        assert [c.title for c in queue_console.canned_for(session=session, principal=anna, language="fi")] == ["Tervehdys"]
+        assert queue_console.canned_for(session=session, principal=other, language="fi") == []
 
 
 # -- what the citizen sees ------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_position_safety_first_and_estimate_after_enough_history(db: sessionmake
         assert conversation is not None
         status = queue.queue_status(session=session, conversation=conversation, now=later(30), config=MANUAL)
         assert status["state"] == "waiting" and status["position"] == 3 and status["estimate_minutes"] is None
-        assert "3" in status["text"] and "no wait estimate" in status["text"]
+        assert status["text"] == "Olet jonossa sijalla 3. Odotusaika-arviota ei vielä ole."
 
         anna = staff(session, [("te", "counsellor")], languages=["fi"], online=True, max_concurrent=1, now=later(30))
         for minute in range(5):  # five closed chats of 6 minutes each
@@ -336,14 +336,14 @@ def test_silent_waiting_ticket_is_abandoned(db: sessionmaker[Session]) -> None:
 def test_lease_lets_one_worker_run_the_timers(db: sessionmaker[Session]) -> None:
     ttl = timedelta(seconds=15)
     with db() as session:
-        assert queue.acquire_lease(session=session, name="t", holder="a", now=OPEN_NOW, ttl=ttl)
+        assert leases.acquire_lease(session=session, name="t", holder="a", now=OPEN_NOW, ttl=ttl)
         session.commit()
     with db() as session:
-        assert not queue.acquire_lease(session=session, name="t", holder="b", now=later(5), ttl=ttl)
-        assert queue.acquire_lease(session=session, name="t", holder="a", now=later(5), ttl=ttl)  # renewal
+        assert not leases.acquire_lease(session=session, name="t", holder="b", now=later(5), ttl=ttl)
+        assert leases.acquire_lease(session=session, name="t", holder="a", now=later(5), ttl=ttl)  # renewal
         session.commit()
     with db() as session:
-        assert queue.acquire_lease(session=session, name="t", holder="b", now=later(21), ttl=ttl)  # expired
+        assert leases.acquire_lease(session=session, name="t", holder="b", now=later(21), ttl=ttl)  # expired
         session.commit()
 
     # Several workers at once: exactly one holds the lease.
@@ -352,7 +352,7 @@ def test_lease_lets_one_worker_run_the_timers(db: sessionmaker[Session]) -> None
 
     def worker(name: str) -> None:
         barrier.wait()
-        if queue.run_transaction(db, lambda s: queue.acquire_lease(session=s, name="u", holder=name, now=OPEN_NOW, ttl=ttl)):
+        if leases.run_transaction(db, lambda s: leases.acquire_lease(session=s, name="u", holder=name, now=OPEN_NOW, ttl=ttl)):
             won.append(name)
 
     threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
@@ -372,8 +372,8 @@ def test_figures_are_per_organisation(db: sessionmaker[Session]) -> None:
         queue.close(session=session, handover_id=handled.id, principal=anna, outcome_code="answered", now=later(600), config=MANUAL)
         queue.record_satisfaction(session=session, conversation_id=handled.conversation_id, score=5, now=later(700))
         ticket(session, MANUAL, now=later(800))
-        te = queue.figures(session=session, organisation_id="te", now=later(900), config=MANUAL)
-        youth = queue.figures(session=session, organisation_id="ohjaamo", now=later(900), config=MANUAL)
+        te = queue_console.figures(session=session, organisation_id="te", now=later(900), config=MANUAL)
+        youth = queue_console.figures(session=session, organisation_id="ohjaamo", now=later(900), config=MANUAL)
     assert te["waiting_now"] == 1 and te["median_wait_seconds"] == 120 and te["handled_today"] == 1
     assert te["satisfaction_mean"] == 5 and te["satisfaction_count"] == 1
     assert youth["waiting_now"] == 0 and youth["handled_today"] == 0 and youth["satisfaction_mean"] is None
@@ -388,3 +388,16 @@ def test_store_roundtrip_keeps_ticket_fields(db: sessionmaker[Session]) -> None:
         assert row is not None
         assert (row.age, row.municipality, row.topic, row.employment_status) == (24, "091", "studies", "student")
         assert row.priority == store.PRIORITY_SAFETY and row.safety and row.channel == "web"
+
+
+def test_offline_message_is_answered_in_the_conversation(db: sessionmaker[Session]) -> None:
+    with db() as session:
+        left = ticket(session, CONFIG, offline=True, now=CLOSED_NOW)
+        assert queue.dispatch(session=session, now=CLOSED_NOW, config=CONFIG) == []  # offline tickets are picked by hand
+        anna = staff(session, [("te", "counsellor")], languages=["fi"], online=True, now=later(36000, CLOSED_NOW))
+        queue.take(session=session, handover_id=left.id, principal=anna, now=later(36000, CLOSED_NOW), config=CONFIG)
+        answer = queue.reply(session=session, handover_id=left.id, principal=anna, text="Vastaus viestiisi.", now=later(36060, CLOSED_NOW))
+        session.refresh(left)
+        assert left.status == "assigned" and left.offline
+        assert _messages(session, left.conversation_id)[-1].id == answer.id
+        assert session.get(Conversation, left.conversation_id).state == "counsellor"  # type: ignore[union-attr]

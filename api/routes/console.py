@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import SESSION_COOKIE, StaffDep, StaffPageDep
+from api.auth import SESSION_COOKIE, StaffDep, StaffPageDep, StaffStreamDep
 from api.deps import NotifierDep, SessionDep
 from api.chat import QUEUE_CHANNEL
 from api.pages import console_messages, render, ui_language
-from knowledge_base import accounts, counsellors, queue
+from knowledge_base import accounts, counsellors, leases, queue, queue_console
 from knowledge_base import conversations as store
 from knowledge_base.accounts import Principal
 from knowledge_base.errors import Conflict, NotAllowed
@@ -79,7 +79,7 @@ def queue_page(request: Request, principal: StaffPageDep, session: SessionDep, t
     _require_queue(principal)
     profile = counsellors.ensure_profile(session=session, principal=principal)
     session.commit()
-    view = queue.queue_view(session=session, principal=principal, now=_now(), config=_config(request))
+    view = queue_console.queue_view(session=session, principal=principal, now=_now(), config=_config(request))
     return render(request, "queue.html", principal=principal, view=view, profile=profile, taken=taken)
 
 
@@ -126,14 +126,14 @@ def _stream(request: Request, notifier: Any, channel: str, poll: Poll) -> Stream
 
 
 @router.get("/queue/events")
-def queue_events(request: Request, principal: StaffDep, notifier: NotifierDep) -> StreamingResponse:
+def queue_events(request: Request, principal: StaffStreamDep, notifier: NotifierDep) -> StreamingResponse:
     """`event: queue` with the queue view whenever it changes (the page counts waiting times up)."""
     _require_queue(principal)
     config = _config(request)
     last: dict[str, Any] = {}
 
     def poll(session: Session, current: Principal) -> list[tuple[str, Any]]:
-        view = queue.queue_view(session=session, principal=current, now=_now(), config=config)
+        view = queue_console.queue_view(session=session, principal=current, now=_now(), config=config)
         stable = json.dumps(
             {k: [{**r, "waiting_seconds": 0} for r in v] if k in ("waiting", "offline", "mine") else v for k, v in view.items()},
             sort_keys=True,
@@ -226,17 +226,25 @@ def save_profile(
 
 
 @router.post("/tickets/{ticket_id}/take")
-def take_ticket(request: Request, ticket_id: int, principal: StaffPageDep, session: SessionDep, notifier: NotifierDep) -> Response:
+def take_ticket(request: Request, ticket_id: int, principal: StaffPageDep, notifier: NotifierDep) -> Response:
+    """Take a ticket; when someone else was first, back to the queue with a notice (409 for scripts)."""
     _require_queue(principal)
+    config = _config(request)
+
+    def work(session: Session) -> str:
+        ticket = queue.take(session=session, handover_id=ticket_id, principal=principal, now=_now(), config=config)
+        return ticket.conversation_id
+
     try:
-        ticket = queue.take(session=session, handover_id=ticket_id, principal=principal, now=_now(), config=_config(request))
+        # Its own short transaction, retried if SQLite is busy with another taker.
+        conversation_id = leases.run_transaction(request.app.state.sessions, work)
     except Conflict:
-        session.rollback()
         if _wants_json(request):
             raise
         return RedirectResponse("/console/queue?taken=1", status_code=303)
-    _commit(session, notifier, ticket.conversation_id)
-    return _back(request, f"/console/tickets/{ticket.id}", {"ticket": ticket.id})
+    notifier.notify(conversation_id)
+    notifier.notify_queue()
+    return _back(request, f"/console/tickets/{ticket_id}", {"ticket": ticket_id})
 
 
 def _service_cards(session: Session, ids: list[str], language: str) -> list[dict[str, Any]]:
@@ -304,16 +312,16 @@ def ticket_page(request: Request, ticket_id: int, principal: StaffPageDep, sessi
         "ticket.html",
         principal=principal,
         ticket=ticket,
-        row=queue.ticket_row(ticket, _now(), principal),
+        row=queue_console.ticket_row(ticket, _now(), principal),
         conversation=conversation,
         summary=summary,
         slots={k: v for k, v in summary.items() if k not in ("recommended",) and v not in (None, "", [])},
         municipality_name=(municipality.name_sv if language == "sv" else municipality.name_fi) if municipality else None,
         services=_service_cards(session, list(summary.get("recommended") or []), language),
         transcript=[_message_row(m) for m in _transcript(session, conversation.id)],
-        notes=queue.notes_for(session=session, ticket=ticket, principal=principal),
-        canned=queue.canned_for(session=session, principal=principal, language=ticket.language)
-        or queue.canned_for(session=session, principal=principal),
+        notes=queue_console.notes_for(session=session, ticket=ticket, principal=principal),
+        canned=queue_console.canned_for(session=session, principal=principal, language=ticket.language)
+        or queue_console.canned_for(session=session, principal=principal),
         outcomes=[o for o in load_outcomes(data_dir) if not o.system],
         colleagues=_colleagues(session, principal, ticket),
         organisations=[o for o in organisations if o.id != ticket.organisation_id],
@@ -324,13 +332,14 @@ def ticket_page(request: Request, ticket_id: int, principal: StaffPageDep, sessi
 
 
 @router.get("/tickets/{ticket_id}/events")
-def ticket_events(request: Request, ticket_id: int, principal: StaffDep, session: SessionDep, notifier: NotifierDep) -> StreamingResponse:
+def ticket_events(request: Request, ticket_id: int, principal: StaffStreamDep, notifier: NotifierDep) -> StreamingResponse:
     """The conversation as it goes: `event: message` per new message (after Last-Event-ID
     or ?after=SEQ), `event: ticket` when the ticket's status changes."""
     _require_queue(principal)
-    ticket = queue.get_ticket(session=session, handover_id=ticket_id)
-    queue.require_view(session, ticket, principal)
-    conversation_id = ticket.conversation_id
+    with request.app.state.sessions() as session:
+        ticket = queue.get_ticket(session=session, handover_id=ticket_id)
+        queue.require_view(session, ticket, principal)
+        conversation_id = ticket.conversation_id
     resume = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
     state: dict[str, Any] = {"seq": int(resume) if resume.isdigit() else 0, "ticket": None}
 
@@ -379,7 +388,7 @@ def add_note(
     text: Annotated[str, Form(max_length=queue.MAX_TEXT)],
 ) -> Response:
     _require_queue(principal)
-    note = queue.add_note(session=session, handover_id=ticket_id, principal=principal, text=text, now=_now())
+    note = queue_console.add_note(session=session, handover_id=ticket_id, principal=principal, text=text, now=_now())
     session.commit()
     return _back(request, f"/console/tickets/{ticket_id}#notes", {"note": note.id})
 
@@ -503,14 +512,14 @@ def add_canned(
 ) -> Response:
     if language not in SUPPORTED_LANGUAGES:
         raise NotAllowed("unsupported language")
-    queue.add_canned(session=session, principal=principal, organisation_id=organisation_id, language=language, title=title, text=text, now=_now())
+    queue_console.add_canned(session=session, principal=principal, organisation_id=organisation_id, language=language, title=title, text=text, now=_now())
     session.commit()
     return _back(request, "/console/canned")
 
 
 @router.post("/canned/{canned_id}/delete")
 def delete_canned(request: Request, canned_id: int, principal: StaffPageDep, session: SessionDep) -> Response:
-    queue.delete_canned(session=session, principal=principal, canned_id=canned_id)
+    queue_console.delete_canned(session=session, principal=principal, canned_id=canned_id)
     session.commit()
     return _back(request, "/console/canned")
 
@@ -528,7 +537,7 @@ def figures_page(
     organisation = organisation or (own[0] if own else None)
     if organisation is None or organisation not in own:
         raise NotAllowed("supervisors see the figures of their own organisation only")
-    numbers = queue.figures(session=session, organisation_id=organisation, now=_now(), config=_config(request))
+    numbers = queue_console.figures(session=session, organisation_id=organisation, now=_now(), config=_config(request))
     return render(request, "figures.html", principal=principal, figures=numbers, organisation=organisation, organisations=own)
 
 
@@ -538,5 +547,5 @@ def figures_json(
 ) -> JSONResponse:
     if not principal.is_platform_admin and organisation not in principal.organisations("supervisor"):
         raise NotAllowed("supervisors see the figures of their own organisation only")
-    return JSONResponse(queue.figures(session=session, organisation_id=organisation, now=_now(), config=_config(request)))
+    return JSONResponse(queue_console.figures(session=session, organisation_id=organisation, now=_now(), config=_config(request)))
 
