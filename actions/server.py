@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 from rasa_sdk.endpoint import create_app
-from rasa_sdk.executor import ActionExecutor
 
 from actions.kb import get_kb
+from actions.tagging import TaggingExecutor
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.logging_setup import configure_logging
 
@@ -23,7 +23,7 @@ def main() -> None:
     kb = get_kb()
     kb.search.warm_up(SUPPORTED_LANGUAGES)
     kb.watcher.start()
-    executor = ActionExecutor()
+    executor = TaggingExecutor()
     executor.register_package("actions")
     app = create_app(executor, cors_origins=None)
     # One process: the knowledge base is loaded here, and Sanic's worker manager would

@@ -30,6 +30,7 @@ from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
 from knowledge_base import conversations as store
 from knowledge_base import queue
+from knowledge_base.clicks import ROUTE_PREFIX, click_url
 from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
@@ -44,6 +45,7 @@ LANGUAGE_COMMAND = "/language"
 SAFETY_CONFIDENCE = 0.5
 SAFETY_PAYLOAD = "/safety"
 DEFAULT_LANGUAGE = "fi"
+CLICK_PREFIX = ROUTE_PREFIX + "/"
 
 
 @dataclass
@@ -62,8 +64,30 @@ def message_view(message: Message) -> dict[str, Any]:
         "author": message.author,
         "text": message.text,
         "buttons": message.payload.get("buttons", []),
-        "services": message.payload.get("services", []),
+        "services": [
+            _through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])
+        ],
     }
+
+
+def _through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+    """A card's link goes through /r/{service_id}/{link_id}, which records the click."""
+    url = card.get("url")
+    if not url or not card.get("id"):
+        return card
+    return {**card, "url": click_url(str(card["id"]), str(url), conversation_id)}
+
+
+def absolute_links(messages: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
+    """Click-route links made absolute with the API's own address: the embedded widget
+    and other clients on other origins only follow http(s) URLs."""
+    base = base_url.rstrip("/")
+    for message in messages:
+        for card in message.get("services", []):
+            url = card.get("url")
+            if isinstance(url, str) and url.startswith(CLICK_PREFIX):
+                card["url"] = base + url
+    return messages
 
 
 QUEUE_CHANNEL = "queue"  # notified whenever a ticket changes; conversation ids are UUIDs

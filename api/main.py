@@ -151,5 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         content.router, content_pages.router, console.router,
     ):  # fmt: skip
         app.include_router(router)
+    from api.routes import clickthrough, outcomes  # guidance outcomes (issue 9): one block, easy to merge
+
+    for router in (clickthrough.router, outcomes.router):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

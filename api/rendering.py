@@ -39,5 +39,9 @@ def render_reply(messages: Catalogue, reply: dict[str, Any], language: str) -> R
         rendered.payload["buttons"] = buttons
     if custom.get("services"):
         rendered.payload["services"] = custom["services"]
+    # Which intent and action produced it: kept for the outcome figures (actions/tagging.py).
+    for tag in ("intent", "action", "municipality", "age_band"):
+        if custom.get(tag):
+            rendered.payload[tag] = str(custom[tag])
     rendered.effects = effects
     return rendered

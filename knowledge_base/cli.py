@@ -388,6 +388,50 @@ def content_freshness() -> None:
         click.echo(json.dumps({"reminded": report.reminded, "outdated": report.outdated}))
 
 
+@main.command()
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day (Finnish time).")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day, inclusive.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("var/report"), show_default=True,
+    help="Folder for the charts (PNG).",
+)
+@click.option(
+    "--lang", "ui_language", type=click.Choice(["fi", "sv", "en"]), default="en", show_default=True,
+    help="Language of the labels.",
+)
+@click.option("--language", help="Only conversations in this language.")
+@click.option("--channel", type=click.Choice(["web", "telegram"]), help="Only conversations on this channel.")
+@click.option("--organisation", help="Only conversations this organisation's counsellors handled.")
+def report(
+    start: Any,
+    end: Any,
+    out: Path,
+    ui_language: str,
+    language: str | None,
+    channel: str | None,
+    organisation: str | None,
+) -> None:
+    """Guidance outcome figures for a period (the dashboard's), and its charts."""
+    from datetime import UTC, datetime
+
+    from knowledge_base.outcomes import Filters, figures
+    from knowledge_base.report import labeller, text_report, write_charts
+
+    if start.date() > end.date():
+        raise UsageError("--from must be on or before --to")
+    try:
+        _engine, sessions = open_store(_settings())
+        with sessions() as session:
+            filters = Filters(start.date(), end.date(), language, channel, organisation)
+            result = figures(session, filters, now=datetime.now(UTC))
+    except OpastinError as error:
+        _fail(error)
+        return
+    label = labeller(ui_language)
+    click.echo(text_report(result, label), nl=False)
+    write_charts(result, label, out)
+    click.echo(label("outcomes.report.charts_written", path=str(out)))
+
 
 if __name__ == "__main__":
     main()

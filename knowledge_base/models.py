@@ -377,3 +377,20 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- guidance outcomes (issue 9) ---
+
+
+class ServiceClick(Base):
+    """A service link a user opened through the click-through route `/r/{service_id}/{link_id}`.
+    The only outcome fact that cannot be read from messages and handovers; no personal data."""
+
+    __tablename__ = "service_clicks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # None when the link was opened outside a conversation (a shared or bookmarked card).
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[str] = mapped_column(String(80), index=True)
+    link_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

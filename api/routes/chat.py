@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.chat import QUEUE_CHANNEL
+from api.chat import QUEUE_CHANNEL, absolute_links
 from api.deps import ChatDep, NotifierDep
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -83,14 +83,16 @@ async def post_message(
     )
     if reply.token:
         response.headers[TOKEN_HEADER] = reply.token
+    absolute_links(reply.messages, str(request.base_url))
     return ChatResponse.model_validate(reply, from_attributes=True)
 
 
 @router.get("/{conversation_id}/messages", response_model=ChatResponse)
 async def get_messages(
-    conversation_id: str, chat: ChatDep, token: TokenHeader = None, after: Annotated[int, Query(ge=0)] = 0
+    conversation_id: str, chat: ChatDep, request: Request, token: TokenHeader = None, after: Annotated[int, Query(ge=0)] = 0
 ) -> ChatResponse:
     reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=after)
+    absolute_links(reply.messages, str(request.base_url))
     return ChatResponse.model_validate(reply, from_attributes=True)
 
 
@@ -105,6 +107,7 @@ async def events(
     conversation_id: str,
     chat: ChatDep,
     notifier: NotifierDep,
+    request: Request,
     token: TokenHeader = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
@@ -114,6 +117,8 @@ async def events(
     await chat.check_access(conversation_id=conversation_id, token=token)
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
+    base_url = str(request.base_url)
+
     async def stream() -> AsyncIterator[str]:
         seq = start
         last_queue: dict[str, object] | None = None
@@ -121,7 +126,7 @@ async def events(
             event = notifier.event(conversation_id)
             queue_event = notifier.event(QUEUE_CHANNEL)  # taken before reading: no change is missed
             reply = await chat.messages_after(conversation_id=conversation_id, token=token, after=seq)
-            for message in reply.messages:
+            for message in absolute_links(reply.messages, base_url):
                 seq = message["seq"]
                 data = json.dumps({**message, "state": reply.state, "language": reply.language}, ensure_ascii=False)
                 yield f"id: {seq}\nevent: message\ndata: {data}\n\n"
