@@ -22,8 +22,13 @@ CANDIDATES = 10
 RECOMMENDED = 3
 
 
-def service_card(hit: SearchHit) -> dict[str, Any]:
-    return {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+def service_card(hit: SearchHit, kb: KnowledgeBase | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+    if kb is not None:
+        # The widget and Telegram show how to reach the service on the card itself.
+        contact = contact_for(kb.search.record(hit.id), hit.text_language)
+        card["contact"] = {k: v for k, v in vars(contact).items() if isinstance(v, str) and v}
+    return card
 
 
 def lookup_failed(dispatcher: CollectingDispatcher, error: Exception) -> list[EventType]:
@@ -84,7 +89,7 @@ def continue_recommendation(
         return events + [SlotSet("pending_question", question), SlotSet("asked", [*asked, question])]
 
     top = result.results[:RECOMMENDED]
-    say(dispatcher, "bot.recommend_intro", services=[service_card(hit) for hit in top])
+    say(dispatcher, "bot.recommend_intro", services=[service_card(hit, kb) for hit in top])
     for message in result.messages:
         say_text(dispatcher, message)
     recommended = list(dict.fromkeys([*(tracker.get_slot("recommended") or []), *(hit.id for hit in top)]))

@@ -19,7 +19,9 @@ from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
-from api.routes import about, chat, health, search, services
+from api.channels import allow_widget_origins, end_idle_web_conversations
+from api.routes import about, chat, dead_letters, health, search, services, telegram, widget
+from api.telegram import TelegramChannel
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -62,10 +64,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifier=app.state.notifier,
         )
         retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
+        idle = asyncio.create_task(end_idle_web_conversations(sessions, settings.widget_idle_minutes))
+        app.state.telegram = None
+        if settings.telegram_bot_token.get_secret_value():
+            app.state.telegram = TelegramChannel(
+                settings=settings, sessions=sessions, chat=app.state.chat, notifier=app.state.notifier, messages=Catalogue.load()
+            )
+            await app.state.telegram.start()
         yield
-        retry.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retry
+        if app.state.telegram is not None:
+            await app.state.telegram.stop()
+        for task in (retry, idle):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await http.aclose()
         engine.dispose()
 
@@ -75,5 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     auth.install_login_redirect(app)
     for router in (chat.router, search.router, services.router, about.router, health.router, auth.router):
         app.include_router(router)
+    for router in (widget.router, telegram.router, dead_letters.router):
+        app.include_router(router)
+    allow_widget_origins(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
