@@ -54,9 +54,11 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 
 
 def quiet_http_logs() -> None:
-    """httpx logs every request URL at INFO, and Bot API URLs contain the bot token."""
+    """Bot API URLs contain the bot token: httpx logs every request URL at INFO and
+    python-telegram-bot logs its base URL at DEBUG, so neither may log below WARNING/INFO."""
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)
 
 
 class FloodGate:
@@ -99,6 +101,7 @@ class TelegramChannel:
         messages: Catalogue,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        quiet_http_logs()
         self._settings = settings
         self._sessions = sessions
         self._chat = chat
@@ -134,7 +137,6 @@ class TelegramChannel:
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        quiet_http_logs()
         await self.app.initialize()
         await self.app.start()
         if self._settings.telegram_mode == "webhook":
