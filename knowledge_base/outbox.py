@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, String, Text, and_, case, exists, insert, literal, select
+from sqlalchemy import and_, case, exists, select
 from sqlalchemy.orm import Session
 
 from knowledge_base.errors import NotFound
@@ -23,17 +23,8 @@ MAX_ERROR_CHARS = 500
 
 def collect(*, session: Session, channel: str, now: datetime) -> int:
     """Give every outbound message of the channel's conversations an outbox row; returns how many were new."""
-    missing = (
-        select(
-            Message.id,
-            Conversation.channel,
-            Conversation.external_ref,
-            literal(PENDING, String()),
-            literal(0, Integer()),
-            literal(now, DateTime(timezone=True)),
-            literal("", Text()),
-            literal(now, DateTime(timezone=True)),
-        )
+    missing = session.execute(
+        select(Message.id, Conversation.external_ref)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Conversation.channel == channel,
@@ -42,14 +33,16 @@ def collect(*, session: Session, channel: str, now: datetime) -> int:
             ~exists().where(OutboxItem.message_id == Message.id),
         )
         .order_by(Message.id)
+    ).all()
+    session.add_all(
+        OutboxItem(
+            message_id=message_id, channel=channel, chat_ref=chat_ref, status=PENDING, attempts=0,
+            next_attempt_at=now, last_error="", created_at=now,
+        )  # fmt: skip
+        for message_id, chat_ref in missing
     )
-    result = session.execute(
-        insert(OutboxItem).from_select(
-            ["message_id", "channel", "chat_ref", "status", "attempts", "next_attempt_at", "last_error", "created_at"],
-            missing,
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    session.flush()
+    return len(missing)
 
 
 def due(*, session: Session, channel: str, now: datetime, limit: int = 100) -> list[OutboxItem]:
