@@ -102,6 +102,8 @@ class TelegramChannel:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         quiet_http_logs()
+        # Opt in to PTB 22's future durations (timedelta): the int form warns on every 429.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self._settings = settings
         self._sessions = sessions
         self._chat = chat

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    # PTB 22 warns when retry_after is read as an int; both forms mean seconds.
+    # A timedelta with PTB_TIMEDELTA=true (set by the channel), else an int of seconds.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value: Any = error.retry_after
