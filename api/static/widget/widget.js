@@ -55,7 +55,7 @@
     state.open = keepOpen;
     state.lang = lang;
     seen = {};
-    ui.log.textContent = "";
+    ui.list.textContent = "";
     save();
   }
 
@@ -167,7 +167,10 @@
     head.appendChild(ui.close);
 
     ui.intro = el("p", "opastin-intro");
-    ui.log = el("ol", "opastin-log");
+    // The live region wraps the list: a role on the <ol> itself would orphan its items.
+    ui.log = el("div", "opastin-log");
+    ui.list = el("ol", "opastin-list");
+    ui.log.appendChild(ui.list);
     ui.log.setAttribute("role", "log");
     ui.log.setAttribute("aria-live", "polite");
     ui.log.setAttribute("aria-labelledby", "opastin-title");
@@ -365,12 +368,12 @@
 
     // Keep seq order, whichever of POST reply, event stream or history arrived first.
     var after = null;
-    Array.prototype.some.call(ui.log.children, function (child) {
+    Array.prototype.some.call(ui.list.children, function (child) {
       var seq = Number(child.getAttribute("data-seq"));
       if (seq > message.seq) { after = child; return true; }
       return false;
     });
-    ui.log.insertBefore(item, after);
+    ui.list.insertBefore(item, after);
     ui.log.scrollTop = ui.log.scrollHeight;
     save();
   }
@@ -583,7 +586,7 @@
       ui.confirm.hidden = true;
       ui.end.hidden = false;
       ui.queue.hidden = true;
-      ui.log.appendChild(el("li", "opastin-msg opastin-system", t("widget.ended")));
+      ui.list.appendChild(el("li", "opastin-msg opastin-system", t("widget.ended")));
       ui.input.focus();
     };
     if (!state.id) { done(); return; }
@@ -593,7 +596,7 @@
   function expire() {
     forget();
     ui.queue.hidden = true;
-    ui.log.appendChild(el("li", "opastin-msg opastin-system", t("widget.expired")));
+    ui.list.appendChild(el("li", "opastin-msg opastin-system", t("widget.expired")));
     announce("");
   }
 
