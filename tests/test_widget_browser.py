@@ -108,6 +108,7 @@ def test_full_conversation_keyboard_only_reload_network_drop_counsellor_and_forg
     # Thumbs up on the answer with the cards: stored for the content inbox.
     answer = cards[0].find_element(By.XPATH, "ancestor::li[contains(@class,'opastin-bot')]")
     thumb_up = answer.find_element(By.CSS_SELECTOR, ".opastin-thumb")
+    assert thumb_up.text == CATALOGUE.text("widget.helpful", "fi")
     thumb_up.send_keys(Keys.ENTER)
     wait_for(lambda: thumb_up.get_attribute("aria-pressed") == "true", 10)
     with sessions() as session:
@@ -226,9 +227,13 @@ def test_arabic_conversation_is_right_to_left(web: LiveServer, browser: webdrive
 
 @pytest.mark.parametrize(("width", "name"), [(320, "reflow-320"), (640, "zoom-200")])
 def test_reflows_on_narrow_screens_without_horizontal_scrolling(web: LiveServer, width: int, name: str) -> None:
-    driver = chromium(width=width, height=700)
+    driver = chromium(width=800, height=700)
     try:
+        # Headless windows have a minimum width; the device metrics give the exact CSS width
+        # (320 px = 1280 px at 400 % zoom, WCAG's reflow case; 640 px = 200 % zoom).
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": 700, "deviceScaleFactor": 1, "mobile": False})
         open_demo(driver, web, "fi")
+        assert driver.execute_script("return window.innerWidth") == width
         driver.find_element(By.CSS_SELECTOR, ".opastin-launcher").send_keys(Keys.ENTER)
         panel = driver.find_element(By.ID, "opastin-panel")
         viewport = driver.execute_script("return document.documentElement.clientWidth")

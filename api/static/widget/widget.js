@@ -331,10 +331,10 @@
   function renderThumbs(message) {
     var group = el("div", "opastin-thumbs");
     group.setAttribute("role", "group");
-    [[true, "\uD83D\uDC4D", "widget.helpful"], [false, "\uD83D\uDC4E", "widget.not_helpful"]].forEach(function (spec) {
-      var b = el("button", "opastin-thumb", spec[1]);
+    // Words, not emoji: they need no emoji font and say the same to everyone.
+    [[true, "widget.helpful"], [false, "widget.not_helpful"]].forEach(function (spec) {
+      var b = el("button", "opastin-thumb", t(spec[1]));
       b.type = "button";
-      b.setAttribute("aria-label", t(spec[2]));
       b.setAttribute("aria-pressed", state.rated[message.id] === spec[0] ? "true" : "false");
       b.addEventListener("click", function () { rateAnswer(message, spec[0], group); });
       group.appendChild(b);
