@@ -33,6 +33,7 @@ class FakeTelegram:
     token: str
     port: int = 0
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    call_times: list[float] = field(default_factory=list)  # time.time() of each call, for benchmarks
     updates: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     fail_always: dict[str, Failure] = field(default_factory=dict)
@@ -76,6 +77,7 @@ class FakeTelegram:
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._cond:
             self.calls.append((method, params))
+            self.call_times.append(time.time())
             queued = self.failures.get(method)
             failure = queued.pop(0) if queued else self.fail_always.get(method)
         if failure is not None:

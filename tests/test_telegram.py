@@ -338,3 +338,19 @@ def test_polling_api_refuses_webhook_posts(api: LiveServer) -> None:
 def test_the_bot_token_is_never_logged(api: LiveServer, logs: LogCollector) -> None:
     assert len(logs.lines) > 10  # the collector did see the run's logs
     assert not [line for line in logs.lines if TOKEN in line or TOKEN.split(":")[1] in line]
+
+
+def test_language_and_human_commands(api: LiveServer, fake: FakeTelegram, db) -> None:  # type: ignore[no-untyped-def]
+    chat = started_chat(fake)
+    fake.push(text_update(chat, "/language"))
+    choice = wait_sent(fake, chat, 3)[2]
+    assert choice["text"] == html.escape(CATALOGUE.text("telegram.choose_language", "fi"))
+    buttons = [b for row in choice["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(buttons) == 15 and buttons[1]["text"] == CATALOGUE.text("language.name.sv", "sv")
+    fake.push(callback_update(chat, buttons[1]["callback_data"]))
+    changed = html.escape(CATALOGUE.text("bot.language_changed", "sv", language_name=CATALOGUE.text("language.name.sv", "sv")))
+    wait_for(lambda: changed in sent_texts(fake, chat), 30)
+    assert conversation_of(db, chat).language == "sv" and conversation_of(db, chat).language_pinned
+    fake.push(text_update(chat, "/human"))
+    wait_for(lambda: conversation_of(db, chat).state == "queued", 60)
+    wait_for(lambda: html.escape(CATALOGUE.text("bot.handover_queued", "sv")) in sent_texts(fake, chat), 30)
