@@ -114,6 +114,7 @@ class TelegramChannel:
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._flood = FloodGate(settings.telegram_flood_messages, settings.telegram_flood_seconds)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         # Updates are handled concurrently across chats, in order within one chat.
         self._chat_locks: dict[str, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -156,7 +157,11 @@ class TelegramChannel:
         logger.info("telegram channel started in %s mode as @%s", self._settings.telegram_mode, self.app.bot.username)
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        # The lease and outbox loops finish their round (a database call cancelled midway
+        # would leave its thread holding a connection); only the long poll is cut short.
+        self._stopping.set()
+        self._wake.set()
+        for task in self._tasks[2:]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -175,8 +180,12 @@ class TelegramChannel:
 
     # -- background work, only in the lease holder --------------------------------------
 
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
     async def _keep_lease(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 self.holding_lease = await self._db(
                     lambda s: leases.acquire(
@@ -186,14 +195,14 @@ class TelegramChannel:
             except Exception:  # noqa: BLE001 - keep trying; losing the database means not holding the lease
                 logger.exception("telegram lease renewal failed")
                 self.holding_lease = False
-            await asyncio.sleep(self._settings.lease_seconds / 3)
+            await self._pause(self._settings.lease_seconds / 3)
 
     async def _deliver_loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_seconds)
             self._wake.clear()
-            if not self.holding_lease:
+            if not self.holding_lease or self._stopping.is_set():
                 continue
             try:
                 await self._outbox.deliver_round()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.telegram import FloodGate
+from tests.test_telegram import collect_stray_connections
 from api.telegram_format import MAX_CHARS, parse_callback, to_telegram
 from knowledge_base import conversations as store
 from knowledge_base import leases, outbox
@@ -28,6 +29,7 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[sessionmaker[Sessio
     engine, sessions = open_store(Settings(state_dir=tmp_path, database_url=url))
     yield sessions
     engine.dispose()
+    collect_stray_connections()
 
 
 def test_html_is_escaped_everywhere_and_cards_are_formatted() -> None:
