@@ -4,6 +4,7 @@ and the sweep that ends idle web conversations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +13,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from telegram.error import TelegramError
+
+from api.chat import ChatService, Notifier
 from api.routes.chat import TOKEN_HEADER
+from api.telegram import TelegramChannel
 from knowledge_base.conversation_end import end_idle
+from knowledge_base.i18n import Catalogue
 from knowledge_base.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,3 +58,22 @@ async def end_idle_web_conversations(sessions: sessionmaker[Session], idle_minut
             continue
         if ended:
             logger.info("ended %d idle web conversations", ended)
+
+
+async def start_telegram(
+    settings: Settings, sessions: sessionmaker[Session], chat: ChatService, notifier: Notifier
+) -> TelegramChannel | None:
+    """The Telegram channel when a bot token is set. If Telegram cannot be reached at
+    start-up the API still starts (the web widget must not depend on Telegram); the
+    error is logged and the channel stays off until the next start."""
+    if not settings.telegram_bot_token.get_secret_value():
+        return None
+    channel = TelegramChannel(settings=settings, sessions=sessions, chat=chat, notifier=notifier, messages=Catalogue.load())
+    try:
+        await channel.start()
+    except TelegramError as error:
+        logger.error("Telegram channel not started: %s", type(error).__name__)
+        with contextlib.suppress(TelegramError):
+            await channel.app.shutdown()  # close its HTTP clients
+        return None
+    return channel

@@ -19,9 +19,8 @@ from api.chat import ChatService, Notifier
 from api.errors import install_error_handlers
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
-from api.channels import allow_widget_origins, end_idle_web_conversations
+from api.channels import allow_widget_origins, end_idle_web_conversations, start_telegram
 from api.routes import about, chat, dead_letters, health, search, services, telegram, widget
-from api.telegram import TelegramChannel
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store
 from knowledge_base.i18n import Catalogue
 from knowledge_base.safety import SafetyTerms
@@ -65,12 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         retry = asyncio.create_task(_retry_backlog(app.state.chat, settings.retry_interval_seconds))
         idle = asyncio.create_task(end_idle_web_conversations(sessions, settings.widget_idle_minutes))
-        app.state.telegram = None
-        if settings.telegram_bot_token.get_secret_value():
-            app.state.telegram = TelegramChannel(
-                settings=settings, sessions=sessions, chat=app.state.chat, notifier=app.state.notifier, messages=Catalogue.load()
-            )
-            await app.state.telegram.start()
+        app.state.telegram = await start_telegram(settings, sessions, app.state.chat, app.state.notifier)
         yield
         if app.state.telegram is not None:
             await app.state.telegram.stop()

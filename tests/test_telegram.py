@@ -368,3 +368,13 @@ def test_language_and_human_commands(api: LiveServer, fake: FakeTelegram, db) ->
     fake.push(text_update(chat, "/human"))
     wait_for(lambda: conversation_of(db, chat).state == "queued", 60)
     wait_for(lambda: html.escape(CATALOGUE.text("bot.handover_queued", "sv")) in sent_texts(fake, chat), 30)
+
+
+def test_the_api_starts_without_telegram_when_telegram_is_unreachable(bot_stack: BotStack, postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with fake_telegram(TOKEN) as unreachable:
+        unreachable.fail_always["getMe"] = Failure(502, "Bad Gateway")
+        settings = channel_settings(bot_stack, postgres_url, unreachable, tmp_path)
+        with live_server(settings) as server:
+            assert httpx.get(f"{server.url}/api/widget/messages/fi", timeout=10).status_code == 200
+            assert unreachable.called("getMe") and not unreachable.called("getUpdates")
+    collect_stray_connections()
