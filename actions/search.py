@@ -23,10 +23,13 @@ RECOMMENDED = 3
 
 
 def service_card(hit: SearchHit, record: ServiceRecord | None = None) -> dict[str, Any]:
-    card = {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
+    card: dict[str, Any] = {"id": hit.id, "name": hit.name, "url": hit.url, "why": hit.why, "text_language": hit.text_language}
     if record is not None:
         # "Source as of <date>", and an outdated service never shown silently (its notice is in `why`).
         card.update(source_as_of=record.imported_on, outdated=record.outdated)
+        # The widget and Telegram show how to reach the service on the card itself.
+        contact = contact_for(record, hit.text_language)
+        card["contact"] = {k: v for k, v in vars(contact).items() if isinstance(v, str) and v}
     return card
 
 

@@ -26,8 +26,9 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
+from api.channels import allow_widget_origins, end_idle_web_conversations, start_telegram
 from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
-from api.routes import about, chat, console, content, content_pages, health, search, services
+from api.routes import about, chat, console, content, content_pages, dead_letters, health, search, services, telegram, widget
 from knowledge_base import leases, queue
 from knowledge_base.bootstrap import ensure_imported, open_store
 from knowledge_base.freshness import run_freshness_job
@@ -124,8 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 _queue_timers(sessions, app.state.notifier, app.state.queue_config, settings.queue_timer_interval_seconds)
             ),
             asyncio.create_task(_freshness_job(sessions, settings)),
+            asyncio.create_task(end_idle_web_conversations(sessions, settings.widget_idle_minutes)),
         ]
+        app.state.telegram = await start_telegram(settings, sessions, app.state.chat, app.state.notifier)
         yield
+        if app.state.telegram is not None:
+            await app.state.telegram.stop()
         for task in background:
             task.cancel()
         for task in background:
@@ -155,5 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (clickthrough.router, outcomes.router):
         app.include_router(router)
+    for router in (widget.router, telegram.router, dead_letters.router):
+        app.include_router(router)
+    allow_widget_origins(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -59,7 +59,7 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision."""
     try:
-        command.upgrade(alembic_config(engine), "heads")
+        command.upgrade(alembic_config(engine), "head")
     except exc.OperationalError as error:
         raise DataUnavailable(f"database not usable ({engine.url.render_as_string()}): {error.orig}") from error
 

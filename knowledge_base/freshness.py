@@ -6,7 +6,7 @@ notification shown in the content console); each grace period brings another; af
 the last one the service is marked outdated: still shown, always with a notice.
 
 `run_freshness_job` runs the check once across all API workers: a worker must hold
-the job's row in `job_leases` (expiring) to run it.
+the job's lease (knowledge_base/leases.py) to run it.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from knowledge_base import repository
 from knowledge_base.catalogue_changes import record_change
-from knowledge_base.models import AuditEntry, ContentNotification, JobLease, Service
+from knowledge_base import leases
+from knowledge_base.models import AuditEntry, ContentNotification, Service
 from knowledge_base.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -89,26 +89,6 @@ def check_freshness(*, session: Session, now: datetime, policy: FreshnessPolicy)
     return report
 
 
-def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take the job's lease when it is free or expired (or already ours); commit to keep it."""
-    taken = session.execute(
-        update(JobLease)
-        .where(JobLease.name == name, (JobLease.expires_at <= now) | (JobLease.holder == holder))
-        .values(holder=holder, expires_at=now + ttl)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount == 1:  # type: ignore[attr-defined]
-        return True
-    if session.get(JobLease, name) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.execute(insert(JobLease).values(name=name, holder=holder, expires_at=now + ttl))
-    except IntegrityError:
-        return False  # another worker created it first
-    return True
-
-
 def run_freshness_job(
     sessions: sessionmaker[Session], settings: Settings, holder: str, now: datetime | None = None
 ) -> FreshnessReport | None:
@@ -116,7 +96,7 @@ def run_freshness_job(
     now = now or datetime.now(UTC)
     lease = timedelta(seconds=max(settings.freshness_interval_seconds * 0.9, 1.0))
     with sessions() as session:
-        if not acquire_lease(session, JOB_NAME, holder, now, lease):
+        if not leases.acquire_lease(session=session, name=JOB_NAME, holder=holder, now=now, ttl=lease):
             session.rollback()
             return None
         session.commit()

@@ -52,3 +52,10 @@ def run_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T
                     raise
                 time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def release(*, session: Session, name: str, holder: str, now: datetime) -> None:
+    """Give the lease up (at shutdown) so another worker need not wait for it to lapse."""
+    session.execute(
+        update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=now).execution_options(synchronize_session=False)
+    )

@@ -368,15 +368,42 @@ class ContentNotification(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class JobLease(Base):
-    """One row per periodic job: whoever holds an unexpired lease runs it, so it runs once
-    even with several API workers."""
+# --- channels: widget feedback, Telegram outbox (issue 6) ---
 
-    __tablename__ = "job_leases"
 
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(80))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+class ChatFeedback(Base):
+    """A citizen's rating: thumbs up/down on one bot answer, or 1-5 for a whole bot-only
+    conversation. The content inbox reads these; the answer's key tells which text it was."""
+
+    __tablename__ = "chat_feedback"
+    __table_args__ = (UniqueConstraint("conversation_id", "message_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(Integer)  # None for a conversation rating
+    kind: Mapped[str] = mapped_column(String(12))  # answer, conversation
+    score: Mapped[int] = mapped_column(Integer)  # answer: +1/-1; conversation: 1..5
+    message_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    language: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class OutboxItem(Base):
+    """One outbound message of a messaging-app conversation on its way to the app.
+    Retried with back-off on rate limits and server errors, then parked as 'dead'."""
+
+    __tablename__ = "channel_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_ref: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(8), index=True)  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # --- guidance outcomes (issue 9) ---

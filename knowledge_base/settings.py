@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -123,6 +123,35 @@ class Settings(BaseSettings):
     queue_timer_interval_seconds: float = Field(
         default=5.0, description="How often the queue's timers run (in one API worker at a time, under a lease)."
     )
+    # --- channels (issue 6) ---
+    widget_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host[:port]) allowed to call the API from the embedded widget (CORS).",
+    )
+    widget_idle_minutes: float = Field(
+        default=30.0, description="A web conversation idle this long is ended and its token stops working."
+    )
+    telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""), description="Telegram bot token (env OPASTIN_TELEGRAM_BOT_TOKEN); empty turns Telegram off."
+    )
+    telegram_mode: str = Field(
+        default="polling", pattern="^(polling|webhook)$", description="'polling' (getUpdates) or 'webhook'."
+    )
+    telegram_webhook_url: str = Field(
+        default="", description="Public HTTPS URL of /api/telegram/webhook, registered with setWebhook in webhook mode."
+    )
+    telegram_webhook_secret: str = Field(
+        default="", description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; required in webhook mode."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot", description="Bot API base URL (a local Bot API server, or tests)."
+    )
+    telegram_flood_messages: int = Field(default=8, description="Messages one chat may send per flood window.")
+    telegram_flood_seconds: float = Field(default=30.0, description="The per-chat flood window.")
+    outbox_max_attempts: int = Field(default=6, description="Sends tried before a message is parked as a dead letter.")
+    outbox_backoff_seconds: float = Field(default=2.0, description="First retry delay; doubles with each attempt.")
+    outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox looks for messages to deliver.")
+    lease_seconds: float = Field(default=20.0, description="How long a worker holds a lease (e.g. Telegram polling).")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -16,6 +16,17 @@ if [ "$(cat requirements/test.lock requirements/sentence-transformers.txt | sha2
     cat requirements/test.lock requirements/sentence-transformers.txt | sha256sum > $STAMPS/test-extras
     echo "[test] test tools and sentence-transformers extra installed in $(( $(date +%s) - start )) s"
 fi
+# axe-core for the widget's accessibility checks in Chromium, from the npm registry
+# (only at set-up; nothing runs npm at run time). Skipped when this version is there.
+AXE_VERSION=4.14.1
+AXE_DIR=var/vendor/axe-core-$AXE_VERSION
+if [ ! -s "$AXE_DIR/axe.min.js" ]; then
+    mkdir -p "$AXE_DIR"
+    ( cd var/vendor && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null \
+      && tar xzf "axe-core-$AXE_VERSION.tgz" -C "axe-core-$AXE_VERSION" --strip-components=1 package/axe.min.js \
+      && rm "axe-core-$AXE_VERSION.tgz" )
+    echo "[test] axe-core $AXE_VERSION unpacked into $AXE_DIR"
+fi
 echo "[test] set-up done in $(( $(date +%s) - start )) s"
 t0=$(date +%s)
 status=0

@@ -40,6 +40,7 @@ class ServiceCard(BaseModel):
     url: str | None = None
     why: list[str] = []
     text_language: str
+    contact: dict[str, str] = {}
 
 
 class ChatMessage(BaseModel):

@@ -1,15 +1,15 @@
 """content: service versions, audit log, catalogue changes, stored passage vectors,
-FAQ answers, editor notifications, job leases; curated eligibility and freshness on services
+FAQ answers, editor notifications; curated eligibility and freshness on services
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004 (its freshness job uses the leases table)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
@@ -100,16 +100,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_content_notifications_organisation_id', 'content_notifications', ['organisation_id'])
 
-    op.create_table('job_leases',
-    sa.Column('name', sa.String(length=40), nullable=False),
-    sa.Column('holder', sa.String(length=80), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name')
-    )
 
 
 def downgrade() -> None:
-    op.drop_table('job_leases')
     op.drop_table('content_notifications')
     op.drop_table('faq_answers')
     op.drop_table('passage_vectors')
