@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -142,10 +143,18 @@ def test_full_conversation_keyboard_only_reload_network_drop_counsellor_and_forg
     seqs = shown_seqs(driver)
     assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
 
-    # Handover: the queue text shows while waiting (the queue route may not exist yet: 404).
+    # Handover: the widget shows the queue route's own sentence (position or offer), not a generic text.
     say(driver, "haluan puhua ihmisen kanssa")
     queue = driver.find_element(By.CSS_SELECTOR, ".opastin-queue")
     wait_for(lambda: queue.is_displayed() and queue.text, 60)
+
+    def route_text() -> str:
+        response = httpx.get(f"{web.url}/api/chat/{conversation_id}/queue", headers={"X-Conversation-Token": token}, timeout=10)
+        assert response.status_code == 200
+        return str(response.json()["text"])
+
+    wait_for(lambda: queue.text == route_text(), 20)
+    assert queue.text != CATALOGUE.text("widget.queue_waiting", "fi")
     with sessions() as session:
         assert session.get(Conversation, conversation_id).state == "queued"
 
