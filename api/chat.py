@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
+from api.transactions import in_transaction
 from knowledge_base import conversations as store
 from knowledge_base import queue
 from knowledge_base.clicks import ROUTE_PREFIX, click_url
@@ -151,13 +151,7 @@ class ChatService:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self._sessions() as session:
-                result = work(session)
-                session.commit()
-                return result
-
-        return await run_in_threadpool(run)
+        return await in_transaction(self._sessions, work)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         return self._locks.setdefault(conversation_id, asyncio.Lock())

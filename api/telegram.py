@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -33,6 +32,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from api.chat import ChatService, Notifier
 from api.telegram_format import parse_callback
 from api.telegram_outbox import OutboxSender
+from api.transactions import in_transaction
 from knowledge_base import conversations as store
 from knowledge_base import leases
 from knowledge_base.i18n import Catalogue
@@ -383,10 +383,4 @@ class TelegramChannel:
         self.wake()
 
     async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self._sessions() as session:
-                result = work(session)
-                session.commit()
-                return result
-
-        return await run_in_threadpool(run)
+        return await in_transaction(self._sessions, work)

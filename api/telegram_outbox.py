@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from api.telegram_format import to_telegram
+from api.transactions import in_transaction
 from knowledge_base import outbox
 from knowledge_base.i18n import Catalogue
 from knowledge_base.models import Conversation, Message, OutboxItem
@@ -54,13 +54,7 @@ class OutboxSender:
         self._clock = clock
 
     async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self._sessions() as session:
-                result = work(session)
-                session.commit()
-                return result
-
-        return await run_in_threadpool(run)
+        return await in_transaction(self._sessions, work)
 
     async def deliver_round(self) -> int:
         """Queue new outbound messages, then try every due one once; returns how many were sent."""
