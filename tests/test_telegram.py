@@ -25,10 +25,12 @@ from knowledge_base import conversations as store
 from knowledge_base import accounts
 from knowledge_base.db import make_sessionmaker
 from knowledge_base.i18n import Catalogue
+from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.models import Conversation, Lease, Message, OutboxItem
 from tests.bot_stack import BotStack
 from tests.fake_telegram import FakeTelegram, Failure, callback_update, fake_telegram, photo_update, sticker_update, text_update
 from tests.live_server import LiveServer, live_server, wait_for
+from tests.queue_factories import staff
 
 pytestmark = pytest.mark.slow
 
@@ -106,6 +108,10 @@ def channel_settings(bot_stack: BotStack, database: str, fake: FakeTelegram, sta
             "lease_seconds": 3.0,
             "telegram_flood_messages": 5,
             "telegram_flood_seconds": 60.0,
+            # Opening hours off and tickets left waiting: a handover is "queued" whatever the clock says.
+            "queue_business_hours": False,
+            "queue_auto_assign": False,
+            "counsellor_heartbeat_timeout_seconds": 3600.0,
             **extra,
         }
     )
@@ -115,6 +121,12 @@ def channel_settings(bot_stack: BotStack, database: str, fake: FakeTelegram, sta
 def api(bot_stack: BotStack, database: str, fake: FakeTelegram, logs: LogCollector, tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     settings = channel_settings(bot_stack, database, fake, tmp_path_factory.mktemp("tg-state"))
     with live_server(settings) as server:
+        engine = create_engine(settings.sqlalchemy_url)
+        with make_sessionmaker(engine)() as session:
+            # Someone who can take a ticket in any language is online: /human joins the live queue.
+            staff(session, [("te", "counsellor")], languages=list(SUPPORTED_LANGUAGES), online=True, now=datetime.now(UTC))
+            session.commit()
+        engine.dispose()
         yield server
 
 

@@ -24,6 +24,7 @@ from knowledge_base.models import ChatFeedback, Conversation, Message
 from tests.axe import run_axe
 from tests.bot_stack import BotStack
 from tests.browser import chromium, screenshot
+from tests.queue_factories import staff
 from tests.live_server import LiveServer, live_server, wait_for
 
 pytestmark = pytest.mark.slow
@@ -32,12 +33,20 @@ STORE_KEY = "opastin.chat.v1"
 
 
 @pytest.fixture(scope="module")
-def web(bot_stack: BotStack) -> Iterator[LiveServer]:
+def web(bot_stack: BotStack, sessions) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as patch:
         # Counsellor messages written straight into the store reach the stream on its next
         # keep-alive round; a short one keeps the test quick.
         patch.setattr(chat_routes, "KEEPALIVE_SECONDS", 1.0)
-        with live_server(bot_stack.settings) as server:
+        # Opening hours off (the test must not depend on the clock) and one Finnish-speaking
+        # counsellor online, so a handover waits in the live queue; tickets are not auto-assigned.
+        settings = bot_stack.settings.model_copy(
+            update={"queue_business_hours": False, "queue_auto_assign": False, "counsellor_heartbeat_timeout_seconds": 3600.0}
+        )
+        with live_server(settings) as server:
+            with sessions() as session:
+                staff(session, [("te", "counsellor")], languages=["fi"], online=True, now=datetime.now(UTC))
+                session.commit()
             yield server
 
 
