@@ -65,13 +65,14 @@ def message_view(message: Message) -> dict[str, Any]:
         "text": message.text,
         "buttons": message.payload.get("buttons", []),
         "services": [
-            _through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])
+            through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])
         ],
     }
 
 
-def _through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
-    """A card's link goes through /r/{service_id}/{link_id}, which records the click."""
+def through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+    """A card's link goes through /r/{service_id}/{link_id}, which records the click
+    (a path: each channel makes it absolute with the address people reach the API at)."""
     url = card.get("url")
     if not url or not card.get("id"):
         return card

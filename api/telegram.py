@@ -133,6 +133,7 @@ class TelegramChannel:
             messages=messages,
             max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds,
+            link_base=settings.public_base_url,
             clock=clock,
         )
         self._install_handlers()

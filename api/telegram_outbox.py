@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
+from api.chat import through_click_route
 from api.telegram_format import to_telegram
 from api.transactions import in_transaction
 from knowledge_base import outbox
@@ -44,6 +45,7 @@ class OutboxSender:
         messages: Catalogue,
         max_attempts: int,
         backoff_seconds: float,
+        link_base: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = sessions
@@ -51,6 +53,7 @@ class OutboxSender:
         self._messages = messages
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
+        self._link_base = link_base.rstrip("/")
         self._clock = clock
 
     async def _db(self, work: Callable[[Session], T]) -> T:
@@ -67,9 +70,10 @@ class OutboxSender:
                 message = session.get(Message, item.message_id)
                 conversation = session.get(Conversation, message.conversation_id) if message else None
                 assert message is not None and conversation is not None
-                work.append(
-                    (item.id, item.attempts, item.chat_ref, message.id, message.text, dict(message.payload), conversation.language)
-                )
+                payload = dict(message.payload)
+                if self._link_base and payload.get("services"):
+                    payload["services"] = [self._counted_link(card, conversation.id) for card in payload["services"]]
+                work.append((item.id, item.attempts, item.chat_ref, message.id, message.text, payload, conversation.language))
             return work
 
         sent = 0
@@ -78,6 +82,12 @@ class OutboxSender:
             sent += error is None
             await self._db(lambda session: self._record(session, item_id, error, retry_in))
         return sent
+
+    def _counted_link(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+        routed = through_click_route(card, conversation_id)
+        if routed is card:
+            return card
+        return {**routed, "url": self._link_base + routed["url"]}
 
     async def _send(
         self, chat_ref: str, message_id: int, text: str, payload: dict[str, Any], language: str, attempts: int

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field(
         default="https://api.telegram.org/bot", description="Bot API base URL (a local Bot API server, or tests)."
     )
+    public_base_url: str = Field(
+        default="",
+        description="The API's address as people reach it (https://...). Telegram service cards then link through the "
+        "click-through route so opened services are counted; empty: they link straight to the service's page.",
+    )
     telegram_flood_messages: int = Field(default=8, description="Messages one chat may send per flood window.")
     telegram_flood_seconds: float = Field(default=30.0, description="The per-chat flood window.")
     outbox_max_attempts: int = Field(default=6, description="Sends tried before a message is parked as a dead letter.")

@@ -87,6 +87,9 @@ def database(postgres_server: str) -> Iterator[str]:
         admin.dispose()
 
 
+PUBLIC_BASE = "https://opastin.example.fi"
+
+
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelegram]:
     with fake_telegram(TOKEN) as server:
@@ -112,6 +115,7 @@ def channel_settings(bot_stack: BotStack, database: str, fake: FakeTelegram, sta
             "queue_business_hours": False,
             "queue_auto_assign": False,
             "counsellor_heartbeat_timeout_seconds": 3600.0,
+            "public_base_url": PUBLIC_BASE,
             **extra,
         }
     )
@@ -192,7 +196,10 @@ def test_a_question_gets_the_bots_answer_with_service_cards_as_html(api: LiveSer
     update = fake.push(text_update(chat, "jäin työttömäksi viime viikolla, olen 24-vuotias ja asun Helsingissä. mitä nyt pitäisi tehdä?"))
     cards = wait_for(lambda: [m for m in fake.sent(chat) if "<b>" in str(m["text"])], 90)
     card_html = str(cards[0]["text"])
-    assert re.search(r'<a href="https?://[^"]+">' + re.escape(html.escape(CATALOGUE.text("widget.service_link", "fi"))) + "</a>", card_html)
+    link = re.search(r'<a href="([^"]+)">' + re.escape(html.escape(CATALOGUE.text("widget.service_link", "fi"))) + "</a>", card_html)
+    assert link is not None
+    # Through the click-through route on the API's public address, so the opened service is counted.
+    assert html.unescape(link.group(1)).startswith(PUBLIC_BASE + "/r/") and "?c=" in link.group(1)
     # Only the tags the renderer writes; every other '<' arrived escaped.
     assert set(re.findall(r"</?([a-z]+)", card_html)) <= {"b", "a"}
     conversation = conversation_of(db, chat)
