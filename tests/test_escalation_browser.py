@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select, update
@@ -90,7 +91,8 @@ def test_citizen_escalates_counsellor_takes_replies_and_survives_a_restart(bot_s
         staff(session, [("te", "counsellor")], languages=["fi"], email=EMAIL, name="Neuvoja Selain", now=datetime.now(UTC))
         session.commit()
     port = free_port()
-    wait = WebDriverWait(browser, 20)
+    # Form posts reload the page: an element found just before the reload goes stale; look again.
+    wait = WebDriverWait(browser, 20, ignored_exceptions=[StaleElementReferenceException])
 
     with live_server(settings, port) as server:
         # The counsellor signs in and goes online.
