@@ -19,6 +19,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -35,8 +36,13 @@ ROLES: tuple[str, ...] = (*ORGANISATION_ROLES, PLATFORM_ADMIN)
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both failures take the same time
+    (made on first use: hashing costs ~0.1 s, too much for every import)."""
+    return _hasher.hash("not a real password, only for timing")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ def principal_of(user: User) -> Principal:
 def authenticate(session: Session, email: str, password: str) -> Principal | None:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password):
         return None
