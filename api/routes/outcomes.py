@@ -12,7 +12,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
@@ -21,7 +21,6 @@ from api.deps import SessionDep
 from api.outcome_cache import FiguresCache
 from api.pages import console_messages, render, ui_language
 from knowledge_base import charts
-from knowledge_base.accounts import Principal
 from knowledge_base.models import Organisation
 from knowledge_base.outcome_rules import HELSINKI
 from knowledge_base.outcomes import Figures, Filters, Table, figures
@@ -40,13 +39,14 @@ Code = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_:-]*$")]
 
 
 def _filters(
-    principal: Principal,
-    start: date | None,
-    end: date | None,
-    language: str | None,
-    channel: str | None,
-    organisation: str | None,
+    principal: StaffPageDep,
+    start: FromDate = None,
+    end: ToDate = None,
+    language: Code = None,
+    channel: Code = None,
+    organisation: Code = None,
 ) -> Filters:
+    """The dashboard's filters from the query string, checked against the viewer's roles."""
     require_role(principal, *DASHBOARD_ROLES)
     scope = None if principal.is_platform_admin else principal.organisations(*DASHBOARD_ROLES)
     if organisation and scope is not None and organisation not in scope:
@@ -57,6 +57,9 @@ def _filters(
     if start > end or (end - start).days >= MAX_DAYS:
         raise HTTPException(status_code=422, detail=f"'from' must be on or before 'to', at most {MAX_DAYS} days")
     return Filters(start, end, language or None, channel or None, organisation or None, scope)
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
 def _figures(request: Request, session: SessionDep, filters: Filters) -> Figures:
@@ -93,13 +96,8 @@ def dashboard(
     request: Request,
     principal: StaffPageDep,
     session: SessionDep,
-    start: FromDate = None,
-    end: ToDate = None,
-    language: Code = None,
-    channel: Code = None,
-    organisation: Code = None,
+    filters: FiltersDep,
 ) -> Response:
-    filters = _filters(principal, start, end, language, channel, organisation)
     result = _figures(request, session, filters)
     query = select(Organisation.id, Organisation.name).order_by(Organisation.name)
     organisations = [
@@ -131,13 +129,8 @@ def chart(
     name: str,
     principal: StaffPageDep,
     session: SessionDep,
-    start: FromDate = None,
-    end: ToDate = None,
-    language: Code = None,
-    channel: Code = None,
-    organisation: Code = None,
+    filters: FiltersDep,
 ) -> Response:
-    filters = _filters(principal, start, end, language, channel, organisation)
     if name not in charts.CHARTS:
         raise HTTPException(status_code=404, detail="no such chart")
     catalogue, language_code = console_messages(), ui_language(request, principal)
@@ -159,18 +152,8 @@ def csv_text(table: Table) -> str:
 
 
 @router.get("/{name}.csv")
-def export(
-    request: Request,
-    name: str,
-    principal: StaffPageDep,
-    session: SessionDep,
-    start: FromDate = None,
-    end: ToDate = None,
-    language: Code = None,
-    channel: Code = None,
-    organisation: Code = None,
-) -> Response:
-    filters = _filters(principal, start, end, language, channel, organisation)
+def export(request: Request, name: str, session: SessionDep, filters: FiltersDep) -> Response:
+    """One table as CSV (FiltersDep signs the viewer in and checks their roles)."""
     tables = all_tables(_figures(request, session, filters))
     if name not in tables:
         raise HTTPException(status_code=404, detail="no such table")
