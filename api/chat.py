@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -44,6 +44,7 @@ MAX_TEXT = 4000
 LANGUAGE_COMMAND = "/language"
 SAFETY_CONFIDENCE = 0.5
 SAFETY_PAYLOAD = "/safety"
+BACKGROUND_GRACE_SECONDS = 5.0
 DEFAULT_LANGUAGE = "fi"
 CLICK_PREFIX = ROUTE_PREFIX + "/"
 
@@ -150,6 +151,7 @@ class ChatService:
         self._queue_config = queue_config or queue.QueueConfig()
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._sessions, work)
@@ -380,28 +382,57 @@ class ChatService:
         return handled
 
     async def _forward_to_counsellor(self, conversation_id: str, message_id: int, text: str, language: str) -> None:
-        safety = False
-        try:
-            parsed = await self._rasa.parse(text)
-            intent = parsed.get("intent") or {}
-            safety = intent.get("name") == "safety" and float(intent.get("confidence", 0)) >= SAFETY_CONFIDENCE
-        except UpstreamUnavailable:
-            logger.warning("conversation %s: NLU safety check skipped, Rasa unavailable", conversation_id)
-        safety = safety or self._safety_terms.matches(text)
-        rendered = []
-        if safety:
-            safety_message = render_key(self._messages, "bot.safety", language, self._safety_contacts)
-            safety_message.effects = {"safety": True}
-            rendered.append(safety_message)
+        """The message goes to the counsellor at once. Danger words get the emergency numbers
+        in the same reply; Rasa's NLU, which also knows danger phrased without them, checks
+        the message afterwards (a parse waits behind other conversations' bot turns: seconds
+        under load), and its emergency numbers follow on the conversation's stream."""
+        keyword_safety = self._safety_terms.matches(text)
 
         def forward(session: Session) -> None:
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
             inbound = session.get(Message, message_id)
             assert inbound is not None
             inbound.status = store.FORWARDED
-            self._add_replies(session, conversation, message_id, rendered)
+            if keyword_safety:
+                self._add_replies(session, conversation, message_id, [self._safety_message(language)])
 
         await self._db(forward)
+        if keyword_safety:
+            self._notifier.notify_queue()  # the ticket moved to the front
+        else:
+            self._in_background(self._nlu_safety_check(conversation_id, message_id, text, language))
+
+    def _safety_message(self, language: str) -> Rendered:
+        message = render_key(self._messages, "bot.safety", language, self._safety_contacts)
+        message.effects = {"safety": True}
+        return message
+
+    async def _nlu_safety_check(self, conversation_id: str, message_id: int, text: str, language: str) -> None:
+        try:
+            intent = (await self._rasa.parse(text)).get("intent") or {}
+        except UpstreamUnavailable:
+            logger.warning("conversation %s: NLU safety check skipped, Rasa unavailable", conversation_id)
+            return
+        if intent.get("name") != "safety" or float(intent.get("confidence", 0)) < SAFETY_CONFIDENCE:
+            return
+
+        def add(session: Session) -> None:
+            conversation = store.get_conversation(session=session, conversation_id=conversation_id)
+            self._add_replies(session, conversation, message_id, [self._safety_message(language)])
+
+        await self._db(add)
+        self._notifier.notify(conversation_id)
+        self._notifier.notify_queue()
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Finish the checks still running (at shutdown; they take one Rasa parse each)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=BACKGROUND_GRACE_SECONDS)
 
     async def _one_moment(self, conversation_id: str, message_id: int, language: str) -> None:
         def add(session: Session) -> None:

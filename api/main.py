@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         app.state.telegram = await start_telegram(settings, sessions, app.state.chat, app.state.notifier)
         yield
+        await app.state.chat.close()
         if app.state.telegram is not None:
             await app.state.telegram.stop()
         for task in background:
