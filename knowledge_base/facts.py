@@ -21,6 +21,12 @@ _NEAR_AGE_WORD = re.compile(
     re.IGNORECASE,
 )
 _BARE_NUMBER = re.compile(rf"^\W*{_NUMBER}\W*$")
+# "I am 24, ..." without a unit: a first-person "am"/"have" right before the number, and
+# after it only punctuation, the end or "and" ("olen 24 ja asun ...", "I'm 19 and ...");
+# "olen 3 kuukautta", "I'm 5 minutes late" stay unread.
+_SELF = r"olen|oon|i\s*am|i'?m|jag\s+är|är|мне|мені|tengo|j'ai|ik\s+ben|jestem"
+_AND = r"ja|and|och|и|і|та|y|et|ve|và|و|iyo|ning"
+_SELF_NUMBER = re.compile(rf"(?:^|\W)(?:{_SELF})\s+{_NUMBER}(?=\s*(?:$|[,.;!?)]|(?:{_AND})\b))", re.IGNORECASE)
 
 
 def ascii_digits(text: str) -> str:
@@ -34,6 +40,7 @@ def extract_age(text: str) -> int | None:
     candidates = [match.group(1)] if match else []
     for found in _NEAR_AGE_WORD.finditer(normalised):
         candidates.extend(group for group in found.groups() if group)
+    candidates.extend(found.group(1) for found in _SELF_NUMBER.finditer(normalised))
     for candidate in candidates:
         age = int(candidate)
         if MIN_AGE <= age <= MAX_AGE:

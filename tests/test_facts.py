@@ -10,7 +10,14 @@ from knowledge_base.facts import extract_age
         ("24", 24),
         ("24 vuotta", 24),
         ("I'm 24 years old", 24),
-        ("I am 31", None),  # no age word and not a bare number: could be anything
+        ("I am 31", 31),  # "I am N" with nothing after it
+        ("jäin työttömäksi, olen 24 ja asun Helsingissä", 24),
+        ("jag är 17, vad ska jag göra", 17),
+        ("мне 30, ищу работу", 30),
+        ("asun Helsingissä ja olen 45.", 45),
+        ("I am 5 minutes late", None),  # a unit that is not years
+        ("olen 3 kuukautta ollut työtön", None),
+        ("olen 24 tuntia valvonut", None),
         ("jag är 22 år", 22),
         ("мне 35 лет, потерял работу", 35),
         ("عمري ٢٤ سنة", 24),
