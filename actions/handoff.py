@@ -9,8 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.kb import get_kb
-from actions.replies import NO, YES, latest_intent, say, user_language
-from actions.search import continue_recommendation
+from actions.replies import NO, YES, is_short, latest_intent, latest_text, say, user_language
+from actions.search import continue_recommendation, recommend_if_found, services_for
 
 FAILURES_BEFORE_OFFER = 2
 
@@ -46,8 +46,9 @@ class ActionSafety(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         say(dispatcher, "bot.safety", effects={"safety": True}, **get_kb().safety_contacts)
+        found = services_for(dispatcher, tracker, latest_text(tracker))  # e.g. emergency housing, shelters
         say(dispatcher, "bot.offer_human", buttons=[YES, NO])
-        return [SlotSet("safety_flag", True), SlotSet("offered_human", True)]
+        return [*found, SlotSet("safety_flag", True), SlotSet("offered_human", True)]
 
 
 class ActionFallback(Action):
@@ -57,6 +58,12 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = latest_text(tracker)
+        if latest_intent(tracker) == "nlu_fallback" and not is_short(text):
+            # NLU was unsure, not sure it is off-topic: a situation the catalogue covers still gets services.
+            recommended = recommend_if_found(dispatcher, tracker, text)
+            if recommended is not None:
+                return recommended
         failures = (tracker.get_slot("failures") or 0) + 1
         say(dispatcher, "bot.not_understood")
         if failures >= FAILURES_BEFORE_OFFER:

@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.kb import get_kb
-from actions.replies import latest_text, say
+from actions.replies import is_short, latest_text, say
+from actions.search import recommend_if_found
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES
 
@@ -35,7 +36,13 @@ class ActionChangeLanguage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         messages = get_kb().messages
-        code = requested_language(latest_text(tracker), messages)
+        text = latest_text(tracker)
+        if not is_short(text):
+            # A situation that names a language ("I'd like to learn Finnish, is there a course?").
+            recommended = recommend_if_found(dispatcher, tracker, text)
+            if recommended is not None:
+                return recommended
+        code = requested_language(text, messages)
         if code is None:
             say(dispatcher, "bot.language_unsupported", languages=", ".join(SUPPORTED_LANGUAGES))
             return []

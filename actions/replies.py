@@ -9,6 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 DEFAULT_LANGUAGE = "fi"
+SHORT_WORDS = 8
+SHORT_CHARACTERS = 60
 YES = {"title_key": "button.yes", "payload": "/affirm"}
 NO = {"title_key": "button.no", "payload": "/deny"}
 SKIP = {"title_key": "button.skip", "payload": "/deny"}
@@ -46,7 +48,16 @@ def user_language(tracker: Tracker) -> str:
 
 
 def latest_text(tracker: Tracker) -> str:
-    return str(tracker.latest_message.get("text") or "")
+    """What the user wrote; when the API sent an intent payload in its place (danger
+    words become `/safety`), the words themselves come in the metadata."""
+    event = tracker.get_last_event_for("user") or {}
+    written = (event.get("metadata") or {}).get("written")
+    return str(written or tracker.latest_message.get("text") or "")
+
+
+def is_short(text: str) -> bool:
+    """A request or an answer ("can you speak Arabic?", "olen 24"), not a situation."""
+    return len(text.split()) <= SHORT_WORDS and len(text) <= SHORT_CHARACTERS
 
 
 def latest_intent(tracker: Tracker) -> str:

@@ -106,6 +106,46 @@ def continue_recommendation(
     return events + [SlotSet("recommended", recommended), SlotSet("failures", 0), SlotSet("offered_human", False)]
 
 
+def recommend_if_found(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType] | None:
+    """A recommendation for `text` as a new situation, or None when the catalogue has
+    nothing relevant (the off-topic gate decides): for messages NLU was unsure about or
+    read as another intent ("I want to learn Finnish" as a language request)."""
+    kb = get_kb()
+    try:
+        found = _search(kb, text, user_language(tracker), tracker.get_slot("age"), tracker.get_slot("municipality"))
+    except OpastinError:
+        return None
+    if not found.results:
+        return None
+    age = extract_age(text)
+    place = kb.municipalities.find_in_text(text)
+    return continue_recommendation(
+        dispatcher,
+        tracker,
+        situation=text,
+        age=float(age) if age is not None else tracker.get_slot("age"),
+        municipality=place.code if place else tracker.get_slot("municipality"),
+        asked=[],
+    )
+
+
+def services_for(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
+    """The services that fit `text`, without follow-up questions (after the safety message)."""
+    if text.startswith("/"):
+        return []  # a button's payload, not words
+    kb = get_kb()
+    try:
+        found = _search(kb, text, user_language(tracker), tracker.get_slot("age"), tracker.get_slot("municipality"))
+    except OpastinError:
+        return []
+    top = found.results[:RECOMMENDED]
+    if not top:
+        return []
+    say(dispatcher, "bot.recommend_intro", services=[service_card(hit, _record_or_none(kb, hit.id)) for hit in top])
+    recommended = list(dict.fromkeys([*(tracker.get_slot("recommended") or []), *(hit.id for hit in top)]))
+    return [SlotSet("situation", text), SlotSet("recommended", recommended)]
+
+
 class ActionRecommend(Action):
     """A situation, or the answer to a follow-up question about it."""
 

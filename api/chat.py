@@ -285,9 +285,13 @@ class ChatService:
         if not pinned:
             language = detect_language(text, fallback=language)
         # Words that mean danger go to the bot as the safety intent itself, whatever NLU would say.
-        message = SAFETY_PAYLOAD if self._safety_terms.matches(text) else text
+        metadata = {"language": language}
+        if self._safety_terms.matches(text):
+            message, metadata["written"] = SAFETY_PAYLOAD, text
+        else:
+            message = text
         try:
-            replies = await self._rasa.turn(conversation_id, message, {"language": language})
+            replies = await self._rasa.turn(conversation_id, message, metadata)
         except UpstreamUnavailable as error:
             logger.warning("conversation %s: %s; message kept for later", conversation_id, error)
             await self._one_moment(conversation_id, message_id, language)

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,6 +80,24 @@ class BotStack:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def run_action(
+        self, action: str, text: str, *, intent: str, language: str = "en", slots: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run one custom action in the action server process, as Rasa would after `text`;
+        returns the replies' custom payloads (message key, params, services, effects)."""
+        tracker = {
+            "sender_id": "action-test", "slots": {"failures": 0, **(slots or {})},
+            "latest_message": {"text": text, "intent": {"name": intent}},
+            "events": [{"event": "user", "text": text, "metadata": {"language": language, **(metadata or {})}}],
+            "paused": False, "active_loop": {}, "latest_action_name": "action_listen",
+        }  # fmt: skip
+        body = {"next_action": action, "sender_id": "action-test", "tracker": tracker,
+                "domain": {"version": "3.1", "slots": {}}, "version": "3.6.21"}  # fmt: skip
+        response = httpx.post(f"http://127.0.0.1:{self.actions_port}/webhook", json=body, timeout=60)
+        response.raise_for_status()
+        return [reply.get("custom") or {} for reply in response.json()["responses"]]
 
     def kill_rasa(self) -> None:
         self._stop(self.rasa, kill=True)

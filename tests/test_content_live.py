@@ -69,22 +69,12 @@ def _call(api: LiveServer, who: tuple[str, str], method: str, path: str, **kwarg
     return response.json()
 
 
-def _bot_answer(stack: BotStack, text: str, language: str = "en") -> dict[str, Any]:
-    """Run action_answer_info in the action server process, as Rasa would."""
-    tracker = {
-        "sender_id": "live-test", "slots": {"failures": 0}, "latest_message": {"text": text, "intent": {"name": "ask_info"}},
-        "events": [{"event": "user", "text": text, "metadata": {"language": language}}], "paused": False,
-        "active_loop": {}, "latest_action_name": "action_listen",
-    }  # fmt: skip
-    body = {"next_action": "action_answer_info", "sender_id": "live-test", "tracker": tracker,
-            "domain": {"version": "3.1", "slots": {}}, "version": "3.6.21"}  # fmt: skip
-    response = httpx.post(f"http://127.0.0.1:{stack.actions_port}/webhook", json=body, timeout=60)
-    response.raise_for_status()
-    return response.json()  # type: ignore[no-any-return]
+def _bot_answer(stack: BotStack, text: str, language: str = "en") -> list[dict[str, Any]]:
+    return stack.run_action("action_answer_info", text, intent="ask_info", language=language)
 
 
-def _bot_services(answer: dict[str, Any]) -> list[str]:
-    return [s["id"] for r in answer["responses"] for s in (r.get("custom") or {}).get("services", [])]
+def _bot_services(answer: list[dict[str, Any]]) -> list[str]:
+    return [s["id"] for reply in answer for s in reply.get("services", [])]
 
 
 def _api_finds(api: LiveServer, text: str, service_id: str) -> bool:
@@ -146,7 +136,7 @@ def test_publish_and_archive_reach_the_api_and_the_action_server(
         session.commit()
 
     def bot_keys() -> list[str]:
-        return [str((r.get("custom") or {}).get("key", "")) for r in _bot_answer(action_server, question)["responses"]]
+        return [str(reply.get("key", "")) for reply in _bot_answer(action_server, question)]
 
     _until(lambda: "service.outdated_notice" in bot_keys())
     assert _bot_services(_bot_answer(action_server, question))[:1] == [service]
@@ -163,15 +153,15 @@ def test_a_published_faq_answer_is_what_the_bot_says(
     asked = "Which documents should I bring to my first integration appointment?"
 
     def texts() -> list[str]:
-        return [str((r.get("custom") or {}).get("text") or r.get("text") or "") for r in _bot_answer(action_server, asked)["responses"]]
+        return [str(reply.get("text") or "") for reply in _bot_answer(action_server, asked)]
 
     time.sleep(1.5)
     assert answer not in texts()  # a draft answer is never said
     _call(api, cookies["approver"], "POST", f"/api/content/faq/{created['id']}/status", json={"status": "published"})
     _until(lambda: answer in texts())
-    responses = _bot_answer(action_server, asked)["responses"]
-    assert _bot_services(_bot_answer(action_server, asked)) == [service]
-    assert responses[-1]["custom"]["key"] == "bot.faq_related_service"
+    replies = _bot_answer(action_server, asked)
+    assert _bot_services(replies) == [service]
+    assert replies[-1]["key"] == "bot.faq_related_service"
 
 
 def _text(driver: Any, element_id: str) -> str:
