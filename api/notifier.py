@@ -29,7 +29,7 @@ from knowledge_base.settings import Settings
 logger = logging.getLogger(__name__)
 
 QUEUE_CHANNEL = "queue"  # notified whenever a ticket changes; conversation ids are UUIDs
-PUBSUB_CHANNEL = "opastin:events"
+PUBSUB_PREFIX = "opastin:events:"  # + the Redis database number: pub/sub spans databases
 RECONNECT_SECONDS = 1.0
 
 
@@ -98,9 +98,11 @@ class RedisNotifier(LocalNotifier):
     """Local events plus Redis pub/sub between workers. A message is "<origin> <channel>";
     a worker skips its own messages (it has woken its waiters already)."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, subscribe_timeout: float = 5.0) -> None:
         super().__init__()
         self._redis = client
+        self._channel = PUBSUB_PREFIX + str(client.connection_pool.connection_kwargs.get("db", 0))
+        self._subscribe_timeout = subscribe_timeout
         self._origin = uuid.uuid4().hex[:12]
         self._outgoing: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -111,7 +113,7 @@ class RedisNotifier(LocalNotifier):
         self._tasks = [asyncio.create_task(self._publish_loop()), asyncio.create_task(self._listen_loop())]
         # Start serving even when Redis is slow: the streams' timers cover the gap.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.subscribed.wait(), timeout=5)
+            await asyncio.wait_for(self.subscribed.wait(), timeout=self._subscribe_timeout)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -133,7 +135,7 @@ class RedisNotifier(LocalNotifier):
         while True:
             channel = await self._outgoing.get()
             try:
-                await self._redis.publish(PUBSUB_CHANNEL, f"{self._origin} {channel}")
+                await self._redis.publish(self._channel, f"{self._origin} {channel}")
             except RedisError as error:
                 logger.warning("notification not published (%s); other workers read on their timers", type(error).__name__)
 
@@ -141,7 +143,7 @@ class RedisNotifier(LocalNotifier):
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(PUBSUB_CHANNEL)
+                    await pubsub.subscribe(self._channel)
                     self.subscribed.set()
                     # Whatever was published while this worker was not listening is lost:
                     # let every waiter read again once.
