@@ -15,6 +15,7 @@ ticket and thanked for; it never reaches the bot or the counsellor.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_TEXT = 4000
+BACKLOG_CONCURRENCY = 4
 LANGUAGE_COMMAND = "/language"
 SAFETY_CONFIDENCE = 0.5
 SAFETY_PAYLOAD = "/safety"
@@ -143,7 +145,9 @@ class ChatService:
                         session=session, conversation_id=conversation.id, client_message_id=client_message_id
                     )
                     if earlier is not None:
-                        return conversation.id, None, earlier.id, True
+                        # A retry (its answer was lost, e.g. the worker died): answered
+                        # already, or still pending and processed now like the first try.
+                        return conversation.id, None, earlier.id, earlier.status != store.PENDING
             inbound = store.add_message(
                 session=session,
                 conversation=conversation,
@@ -156,8 +160,8 @@ class ChatService:
             )
             return conversation.id, new_token, inbound.id, False
 
-        conv_id, new_token, inbound_id, repeated = await self._db(store_inbound)
-        if not repeated:
+        conv_id, new_token, inbound_id, handled = await self._db(store_inbound)
+        if not handled:
             self._notifier.notify(conv_id)
             # Held elsewhere too long (or the lock store is down): the message stays
             # pending and a backlog round answers it; the streams deliver the answer.
@@ -201,10 +205,16 @@ class ChatService:
     async def process_backlog(self) -> int:
         """Answer messages that waited for Rasa; returns how many conversations were tried."""
         waiting = await self._db(lambda session: store.conversations_with_pending(session=session))
-        for conversation_id in waiting:
-            async with self._locks.hold(conversation_id, wait=False) as held:
+        # Several conversations at once (after an outage there may be many), a few at a
+        # time so that a Rasa that has just come back is not flooded.
+        slots = asyncio.Semaphore(BACKLOG_CONCURRENCY)
+
+        async def answer(conversation_id: str) -> None:
+            async with slots, self._locks.hold(conversation_id, wait=False) as held:
                 if held:  # else another coroutine or worker is on it
                     await self._process(conversation_id)
+
+        await asyncio.gather(*(answer(conversation_id) for conversation_id in waiting))
         return len(waiting)
 
     # -- processing -----------------------------------------------------------------

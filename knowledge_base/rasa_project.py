@@ -125,6 +125,9 @@ def lock_store_env(settings: Settings) -> dict[str, str]:
     if url.scheme not in ("redis", "rediss") or not database.isdigit():
         raise InvalidQuery(f"REDIS_URL must look like redis://host:port/0, not {url.scheme}://…")
     return {
+        # A Rasa killed while holding a conversation leaves its ticket in Redis; the
+        # restarted one waits for it to lapse. Nobody waits longer than the API does.
+        "TICKET_LOCK_LIFETIME": str(max(1, round(settings.rasa_timeout_seconds))),
         "RASA_LOCK_HOST": url.hostname or "127.0.0.1",
         "RASA_LOCK_PORT": str(url.port or 6379),
         "RASA_LOCK_DB": database,
