@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from telegram.error import TelegramError
 
-from api.chat import ChatService, Notifier
+from api.chat import ChatService
+from api.notifier import Notifier
 from api.routes.chat import TOKEN_HEADER
 from api.telegram import TelegramChannel
 from knowledge_base.conversation_end import end_idle

@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.conversation_locks import ConversationLocks, LocalLocks
+from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.rendering import Rendered, render_key, render_reply
 from api.transactions import in_transaction
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_TEXT = 4000
+BACKLOG_CONCURRENCY = 4
 LANGUAGE_COMMAND = "/language"
 SAFETY_CONFIDENCE = 0.5
 SAFETY_PAYLOAD = "/safety"
@@ -92,43 +95,6 @@ def absolute_links(messages: list[dict[str, Any]], base_url: str) -> list[dict[s
     return messages
 
 
-QUEUE_CHANNEL = "queue"  # notified whenever a ticket changes; conversation ids are UUIDs
-
-
-class Notifier:
-    """Wakes the event streams of a conversation when it gets a new message, and the
-    queue streams (QUEUE_CHANNEL) when a ticket changes. `notify` may be called from
-    the event loop or from a worker thread (sync routes)."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def event(self, conversation_id: str) -> asyncio.Event:
-        self._loop = asyncio.get_running_loop()
-        return self._events.setdefault(conversation_id, asyncio.Event())
-
-    def notify(self, conversation_id: str) -> None:
-        loop = self._loop
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is not None and running is not loop:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._wake, conversation_id)
-            return
-        self._wake(conversation_id)
-
-    def _wake(self, conversation_id: str) -> None:
-        event = self._events.pop(conversation_id, None)
-        if event is not None:
-            event.set()
-
-    def notify_queue(self) -> None:
-        self.notify(QUEUE_CHANNEL)
-
-
 class ChatService:
     def __init__(
         self,
@@ -139,6 +105,7 @@ class ChatService:
         safety_contacts: dict[str, str],
         safety_terms: SafetyTerms,
         notifier: Notifier,
+        locks: ConversationLocks | None = None,
         queue_config: queue.QueueConfig | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -150,14 +117,11 @@ class ChatService:
         self._notifier = notifier
         self._queue_config = queue_config or queue.QueueConfig()
         self._clock = clock
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = locks or LocalLocks()
         self._background: set[asyncio.Task[None]] = set()
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._sessions, work)
-
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     # -- public API -----------------------------------------------------------------
 
@@ -183,7 +147,9 @@ class ChatService:
                         session=session, conversation_id=conversation.id, client_message_id=client_message_id
                     )
                     if earlier is not None:
-                        return conversation.id, None, earlier.id, True
+                        # A retry (its answer was lost, e.g. the worker died): answered
+                        # already, or still pending and processed now like the first try.
+                        return conversation.id, None, earlier.id, earlier.status != store.PENDING
             inbound = store.add_message(
                 session=session,
                 conversation=conversation,
@@ -196,11 +162,14 @@ class ChatService:
             )
             return conversation.id, new_token, inbound.id, False
 
-        conv_id, new_token, inbound_id, repeated = await self._db(store_inbound)
-        if not repeated:
+        conv_id, new_token, inbound_id, handled = await self._db(store_inbound)
+        if not handled:
             self._notifier.notify(conv_id)
-            async with self._lock(conv_id):
-                await self._process(conv_id)
+            # Held elsewhere too long (or the lock store is down): the message stays
+            # pending and a backlog round answers it; the streams deliver the answer.
+            async with self._locks.hold(conv_id, wait=True) as held:
+                if held:
+                    await self._process(conv_id)
 
         def reply(session: Session) -> ChatReply:
             conversation = store.get_conversation(session=session, conversation_id=conv_id)
@@ -238,12 +207,16 @@ class ChatService:
     async def process_backlog(self) -> int:
         """Answer messages that waited for Rasa; returns how many conversations were tried."""
         waiting = await self._db(lambda session: store.conversations_with_pending(session=session))
-        for conversation_id in waiting:
-            lock = self._lock(conversation_id)
-            if lock.locked():
-                continue
-            async with lock:
-                await self._process(conversation_id)
+        # Several conversations at once (after an outage there may be many), a few at a
+        # time so that a Rasa that has just come back is not flooded.
+        slots = asyncio.Semaphore(BACKLOG_CONCURRENCY)
+
+        async def answer(conversation_id: str) -> None:
+            async with slots, self._locks.hold(conversation_id, wait=False) as held:
+                if held:  # else another coroutine or worker is on it
+                    await self._process(conversation_id)
+
+        await asyncio.gather(*(answer(conversation_id) for conversation_id in waiting))
         return len(waiting)
 
     # -- processing -----------------------------------------------------------------
@@ -330,10 +303,9 @@ class ChatService:
         score = queue.parse_satisfaction(text)
 
         def save(session: Session) -> None:
+            if not store.claim_pending(session=session, message_id=message_id, status=store.PROCESSED):
+                return  # answered already (another worker)
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
-            inbound = session.get(Message, message_id)
-            assert inbound is not None
-            inbound.status = store.PROCESSED
             recorded = score is not None and queue.record_satisfaction(
                 session=session, conversation_id=conversation_id, score=score, now=self._clock()
             )
@@ -350,13 +322,14 @@ class ChatService:
         consent = answer in (queue.LEAVE_MESSAGE_PAYLOAD, "/affirm")
 
         def decide(session: Session) -> bool:
+            if (consent or answer == "/deny") and not store.claim_pending(
+                session=session, message_id=message_id, status=store.PROCESSED
+            ):
+                return True  # answered already (another worker)
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
             conversation.state = queue.BOT
             if not consent and answer != "/deny":
                 return False
-            inbound = session.get(Message, message_id)
-            assert inbound is not None
-            inbound.status = store.PROCESSED
             if consent:
                 offer = session.scalar(
                     select(Message)
@@ -392,15 +365,16 @@ class ChatService:
         under load), and its emergency numbers follow on the conversation's stream."""
         keyword_safety = self._safety_terms.matches(text)
 
-        def forward(session: Session) -> None:
+        def forward(session: Session) -> bool:
+            if not store.claim_pending(session=session, message_id=message_id, status=store.FORWARDED):
+                return False  # forwarded already (another worker)
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
-            inbound = session.get(Message, message_id)
-            assert inbound is not None
-            inbound.status = store.FORWARDED
             if keyword_safety:
                 self._add_replies(session, conversation, message_id, [self._safety_message(language)])
+            return True
 
-        await self._db(forward)
+        if not await self._db(forward):
+            return
         if keyword_safety:
             self._notifier.notify_queue()  # the ticket moved to the front
         else:
@@ -441,19 +415,22 @@ class ChatService:
     async def _one_moment(self, conversation_id: str, message_id: int, language: str) -> None:
         def add(session: Session) -> None:
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
-            if not store.replies_to(session=session, message_id=message_id):
+            inbound = session.get(Message, message_id)
+            still_pending = inbound is not None and inbound.status == store.PENDING
+            if still_pending and not store.replies_to(session=session, message_id=message_id):
                 self._add_replies(session, conversation, message_id, [render_key(self._messages, "bot.one_moment", language)])
 
         await self._db(add)
 
     async def _store_replies(self, conversation_id: str, message_id: int, rendered: list[Rendered], language: str) -> None:
         def save(session: Session) -> bool:
+            # Claimed first: of two workers that both got an answer, only one stores it.
+            if not store.claim_pending(session=session, message_id=message_id, status=store.PROCESSED):
+                logger.warning("conversation %s: message %s answered already; this answer dropped", conversation_id, message_id)
+                return False
             conversation = store.get_conversation(session=session, conversation_id=conversation_id)
             if not conversation.language_pinned:
                 conversation.language = language
-            inbound = session.get(Message, message_id)
-            assert inbound is not None
-            inbound.status = store.PROCESSED
             before = conversation.state
             self._add_replies(session, conversation, message_id, rendered)
             return conversation.state != before

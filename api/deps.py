@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.chat import ChatService, Notifier
+from api.chat import ChatService
+from api.notifier import Notifier
 from knowledge_base.search import SearchService
 from knowledge_base.settings import Settings
 

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api import auth
-from api.chat import ChatService, Notifier
+from api.chat import ChatService
+from api.conversation_locks import make_locks
+from api.notifier import Notifier, make_notifier
 from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.metrics import router as metrics_router
@@ -28,6 +30,7 @@ from api.pages import STATIC_DIR
 from api.rasa_client import RasaClient
 from api.channels import allow_widget_origins, end_idle_web_conversations, start_telegram
 from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
+from api.worker_id import WorkerHeader
 from api.routes import about, chat, console, content, content_pages, dead_letters, health, search, services, telegram, widget
 from knowledge_base import leases, queue
 from knowledge_base.bootstrap import ensure_imported, open_store
@@ -108,7 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient()
         app.state.http = http
         app.state.rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
-        app.state.notifier = Notifier()
+        # Embedded: in-process events and locks; with REDIS_URL, shared by every worker.
+        app.state.notifier = make_notifier(settings)
+        await app.state.notifier.start()
+        app.state.locks = make_locks(settings)
         app.state.queue_config = queue.QueueConfig.from_settings(settings)
         app.state.chat = ChatService(
             sessions=sessions,
@@ -117,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             safety_contacts=load_safety_contacts(settings.data_dir),
             safety_terms=SafetyTerms.load(settings.data_dir),
             notifier=app.state.notifier,
+            locks=app.state.locks,
             queue_config=app.state.queue_config,
         )
         background = [
@@ -138,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await run_in_threadpool(watcher.stop)
+        await app.state.notifier.close()
+        await app.state.locks.close()
         await http.aclose()
         engine.dispose()
 
@@ -150,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimit, buckets=TokenBuckets(settings.rate_limit_per_minute))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(WorkerHeader)
     install_error_handlers(app)
     auth.install_login_redirect(app)
     for router in (

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from types import FrameType
+from urllib.parse import urlsplit
 
 from knowledge_base import rasa_project
 from knowledge_base.logging_setup import configure_logging
@@ -68,9 +69,15 @@ def product_processes(settings: Settings) -> list[ManagedProcess]:
     # to load anyway; starting all three at once on 2 cores slowed the API's start 2-3x.
     return [
         ManagedProcess("api", [python, "-m", "api"], env, ready_port=(settings.api_host, settings.api_port)),
-        ManagedProcess("actions", rasa_project.action_server_argv(python), env),
-        ManagedProcess("rasa", rasa_project.server_argv(settings), rasa_project.rasa_env(settings)),
+        ManagedProcess("actions", rasa_project.action_server_argv(python, port_of(settings.action_server_url)), env),
+        ManagedProcess("rasa", rasa_project.server_argv(settings, port_of(settings.rasa_url)), rasa_project.rasa_env(settings)),
     ]
+
+
+def port_of(url: str) -> int:
+    """The port Rasa or the action server listens on: the one in its URL setting."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def wait_until_listening(address: tuple[str, int], process: subprocess.Popen[bytes], seconds: float) -> None:

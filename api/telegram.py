@@ -29,7 +29,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from api.chat import ChatService, Notifier
+from api.chat import ChatService
+from api.notifier import Notifier
 from api.telegram_format import parse_callback
 from api.telegram_outbox import OutboxSender
 from api.transactions import in_transaction

@@ -10,8 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from knowledge_base.errors import NotFound
 from knowledge_base.models import Conversation, Handover, Message
@@ -75,9 +76,22 @@ def add_message(
     client_message_id: str | None = None,
     reply_to: int | None = None,
 ) -> Message:
+    # The number comes from an atomic increment that also locks the conversation's row
+    # until commit: two API workers adding to one conversation at once (the user's next
+    # message while the bot's replies are stored) must not take the same seq.
+    session.flush()
+    next_seq = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(next_seq=Conversation.next_seq + 1, last_activity_at=now)
+        .returning(Conversation.next_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(conversation, "next_seq", next_seq)
+    set_committed_value(conversation, "last_activity_at", now)
     message = Message(
         conversation_id=conversation.id,
-        seq=conversation.next_seq,
+        seq=next_seq - 1,
         direction=direction,
         author=author,
         text=text,
@@ -87,8 +101,6 @@ def add_message(
         reply_to=reply_to,
         created_at=now,
     )
-    conversation.next_seq += 1
-    conversation.last_activity_at = now
     session.add(message)
     session.flush()
     return message
@@ -110,6 +122,20 @@ def pending_inbound(*, session: Session, conversation_id: str) -> list[Message]:
             .order_by(Message.seq)
         )
     )
+
+
+def claim_pending(*, session: Session, message_id: int, status: str) -> bool:
+    """Move an inbound message from pending to `status`; False when it is no longer
+    pending (another worker answered it). The conditional UPDATE locks the row, so of two
+    transactions racing for one message exactly one gets True: replies stored under
+    this claim are stored once."""
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == PENDING)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def conversations_with_pending(*, session: Session) -> list[str]:

@@ -11,12 +11,13 @@ import string
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from sqlalchemy.engine import make_url
 
-from knowledge_base.errors import DataUnavailable
+from knowledge_base.errors import DataUnavailable, InvalidQuery
 from knowledge_base.settings import REPO_DIR, Settings
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             RASA_TRACKER_HOST=url.host or "127.0.0.1",
             RASA_TRACKER_PORT=str(url.port or 5432),
             RASA_TRACKER_DB=f"{url.database}_rasa",  # its own database, outside the product's migrations
+            # Rasa connects to the product's database first and creates its own when missing.
+            RASA_TRACKER_LOGIN_DB=url.database or "",
             RASA_TRACKER_USER=url.username or "",
             RASA_TRACKER_PASSWORD=url.password or "",
         )
@@ -112,8 +115,33 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             RASA_TRACKER_DB=str(settings.state_dir / "rasa-tracker.sqlite3"),
             RASA_TRACKER_USER="",
             RASA_TRACKER_PASSWORD="",
+            RASA_TRACKER_LOGIN_DB="",
         )
+    env.update(lock_store_env(settings))
     return env
+
+
+def lock_store_env(settings: Settings) -> dict[str, str]:
+    """Rasa's Redis lock store, from REDIS_URL (redis://[user:password@]host[:port][/db]):
+    several Rasa servers then never process one conversation at once."""
+    if not settings.redis_url:
+        return {}
+    url = urlsplit(settings.redis_url)
+    database = url.path.strip("/") or "0"
+    if url.scheme not in ("redis", "rediss") or not database.isdigit():
+        raise InvalidQuery(f"REDIS_URL must look like redis://host:port/0, not {url.scheme}://…")
+    return {
+        # A Rasa killed while holding a conversation leaves its ticket in Redis; the
+        # restarted one waits for it to lapse. Nobody waits longer than the API does.
+        "TICKET_LOCK_LIFETIME": str(max(1, round(settings.rasa_timeout_seconds))),
+        "RASA_LOCK_HOST": url.hostname or "127.0.0.1",
+        "RASA_LOCK_PORT": str(url.port or 6379),
+        "RASA_LOCK_DB": database,
+        "RASA_LOCK_USER": url.username or "",
+        "RASA_LOCK_PASSWORD": url.password or "",
+        # Rasa reads any non-empty text as true; an empty one is left out of the file.
+        "RASA_LOCK_SSL": "true" if url.scheme == "rediss" else "",
+    }
 
 
 def run_rasa(settings: Settings, *args: str, all_cores: bool = False) -> int:
@@ -182,6 +210,9 @@ def endpoints_file(settings: Settings) -> Path:
             return string.Template(value).safe_substitute(env)
         return value
 
+    if not settings.redis_url:
+        template.pop("lock_store", None)  # Rasa's default in-memory lock store: one server
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = settings.state_dir / "rasa-endpoints.yml"
     path.write_text(yaml.safe_dump(fill(template)), encoding="utf-8")
     return path

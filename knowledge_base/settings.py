@@ -25,6 +25,21 @@ class Settings(BaseSettings):
         validation_alias="DATABASE_URL",
         description="SQLAlchemy URL; empty means an embedded SQLite file in state_dir.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias="REDIS_URL",
+        description="Redis URL (redis://host:port/db); with DATABASE_URL it switches on distributed mode: events "
+        "across API workers (pub/sub), per-conversation locks, and Rasa's lock store.",
+    )
+    api_workers: int = Field(
+        default=1, ge=1, description="API worker processes; more than 1 needs DATABASE_URL (PostgreSQL) and REDIS_URL."
+    )
+    conversation_lock_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Distributed mode: how long a worker's claim on a conversation lasts unless renewed "
+        "(a killed worker's conversations are taken over after this).",
+    )
     data_dir: Path = Field(
         default=PACKAGE_DIR / "data",
         description="Folder with the bundled catalogue files (jsonl) and code lists.",

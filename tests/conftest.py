@@ -103,3 +103,26 @@ def content_sessions(content_settings: Settings) -> sessionmaker[Session]:
     _engine, made = open_store(content_settings)
     ensure_imported(made, content_settings)
     return made
+
+
+# --- distributed mode (issue 8) ---
+REDIS_TEST_URL = os.environ.get("OPASTIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis database the tests may use (flushed by nobody: keys carry UUIDs); when
+    the server is missing the tests are skipped, except under CI=true where that fails."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        message = f"Redis not reachable at {REDIS_TEST_URL}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_TEST_URL

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.chat import QUEUE_CHANNEL, absolute_links
+from api.chat import absolute_links
+from api.notifier import QUEUE_CHANNEL
 from api.deps import ChatDep, NotifierDep
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])

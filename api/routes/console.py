@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import SESSION_COOKIE, StaffDep, StaffPageDep, StaffStreamDep
 from api.deps import NotifierDep, SessionDep
-from api.chat import QUEUE_CHANNEL
+from api.notifier import QUEUE_CHANNEL
 from api.pages import console_messages, render, ui_language
 from knowledge_base import accounts, counsellors, leases, queue, queue_console
 from knowledge_base import conversations as store
