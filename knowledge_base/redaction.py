@@ -42,7 +42,19 @@ def _is_phone(candidate: str) -> bool:
     return 7 <= len(digits) <= 15 and _DATE_OR_TIME.fullmatch(candidate.strip()) is None
 
 
+# Conversation ids are random UUIDs, not personal data; their digit groups look like phone numbers.
+_UUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+
+
 def redact(text: str) -> str:
+    kept, start = [], 0
+    for uuid in _UUID.finditer(text):
+        kept += [_redact(text[start : uuid.start()]), uuid.group()]
+        start = uuid.end()
+    return "".join([*kept, _redact(text[start:])])
+
+
+def _redact(text: str) -> str:
     text = _replace_valid(_HETU, _is_hetu, PLACEHOLDERS["hetu"], text)
     text = _replace_valid(_IBAN, iban.is_valid, PLACEHOLDERS["iban"], text)
     text = _EMAIL.sub(PLACEHOLDERS["email"], text)

@@ -42,3 +42,8 @@ def test_ordinary_numbers_are_kept(text: str) -> None:
 )
 def test_dates_and_opening_hours_are_not_phone_numbers(text: str) -> None:
     assert redact(text) == text
+
+
+def test_conversation_ids_are_kept_and_numbers_next_to_them_still_redacted() -> None:
+    line = "conversation 0b1e6a2f-4413-4072-9ae8-123456789012 asked to call 040 123 4567"
+    assert redact(line) == "conversation 0b1e6a2f-4413-4072-9ae8-123456789012 asked to call [PHONE]"
