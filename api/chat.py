@@ -126,8 +126,16 @@ class ChatService:
     # -- public API -----------------------------------------------------------------
 
     async def send(
-        self, *, conversation_id: str | None, token: str | None, text: str, client_message_id: str | None, channel: str
+        self,
+        *,
+        conversation_id: str | None,
+        token: str | None,
+        text: str,
+        client_message_id: str | None,
+        channel: str,
+        language_hint: str | None = None,
     ) -> ChatReply:
+        """`language_hint`: the client's language, for a first message too short to tell."""
         if not text.strip():
             raise InvalidQuery("text is empty: write a message")
         if len(text) > MAX_TEXT:
@@ -136,7 +144,7 @@ class ChatService:
         def store_inbound(session: Session) -> tuple[str, str | None, int, bool]:
             new_token = None
             if conversation_id is None:
-                language = detect_language(text, fallback=None) or DEFAULT_LANGUAGE
+                language = detect_language(text, fallback=language_hint) or DEFAULT_LANGUAGE
                 conversation, new_token = store.create_conversation(
                     session=session, channel=channel, language=language, now=self._clock()
                 )

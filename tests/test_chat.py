@@ -292,3 +292,12 @@ def test_health_reports_every_part(client: TestClient) -> None:
     assert body == {"status": "ok", "checks": body["checks"]}
     assert set(body["checks"]) == {"database", "search", "rasa", "action_server"}
     assert json.dumps(body).count("ok") >= 5
+
+
+def test_the_clients_language_decides_only_what_the_text_cannot(client: TestClient) -> None:
+    short = client.post("/api/chat", json={"text": "ok", "language": "sv"}).json()
+    assert short["language"] == "sv"
+    clear = client.post("/api/chat", json={"text": "jäin työttömäksi ja tarvitsen apua työnhakuun", "language": "en"}).json()
+    assert clear["language"] == "fi"
+    unknown = client.post("/api/chat", json={"text": "hello", "language": "xx"})
+    assert unknown.status_code == 422 and "unknown language 'xx'" in unknown.text

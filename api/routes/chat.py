@@ -9,11 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.chat import absolute_links
 from api.notifier import QUEUE_CHANNEL
 from api.deps import ChatDep, NotifierDep
+from knowledge_base.language import SUPPORTED_LANGUAGES
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 TOKEN_HEADER = "X-Conversation-Token"
@@ -28,6 +29,18 @@ class ChatRequest(BaseModel):
     client_message_id: str | None = Field(default=None, max_length=80)
     text: str = Field(max_length=4000)
     channel: str = Field(default="web", pattern="^(web|telegram)$")
+    language: str | None = Field(
+        default=None,
+        description="The page's or app's language: a new conversation's language when its first message is "
+        "too short to tell (\"hi\", \"ok\"). One of the supported language codes.",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def supported(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; use one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
 
 
 class Button(BaseModel):
@@ -82,6 +95,7 @@ async def post_message(
         text=body.text,
         client_message_id=body.client_message_id,
         channel=body.channel,
+        language_hint=body.language,
     )
     if reply.token:
         response.headers[TOKEN_HEADER] = reply.token

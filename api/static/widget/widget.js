@@ -430,7 +430,7 @@
     var attempt = function () {
       var item = state.outbox[0];
       var body = { text: item.text, client_message_id: item.client_message_id, channel: "web" };
-      if (state.id) { body.conversation_id = state.id; }
+      if (state.id) { body.conversation_id = state.id; } else if (ui.root.lang) { body.language = ui.root.lang; }
       return api("/api/chat", { method: "POST", headers: headers(true), body: JSON.stringify(body) })
         .then(function (response) {
           if (response.status === 404 && state.id) { expire(); return "expired"; }
