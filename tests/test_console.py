@@ -374,3 +374,16 @@ def test_chat_stream_sends_queue_events_as_the_position_moves(client: TestClient
                 else:
                     break
     assert positions[1] == positions[0] - 1
+
+
+def test_a_refused_page_is_a_page_in_the_staff_language_and_the_api_stays_json(
+    client: TestClient, people: dict[str, Person]
+) -> None:
+    headers = _as(client, people["counsellor_a"])
+    page = client.get("/console/figures", headers={**headers, "Accept": "text/html", "Accept-Language": "sv"})
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "Ingen behörighet" in page.text and 'href="/console"' in page.text
+    missing = client.get("/console/tickets/999999", headers={**headers, "Accept": "text/html", "Accept-Language": "fi"})
+    assert missing.status_code == 404 and "Ei löytynyt" in missing.text
+    api = client.get("/console/figures.json?organisation=te", headers={**headers, "Accept": "*/*"})  # the console's scripts
+    assert api.status_code == 403 and api.headers["content-type"] == "application/json"
