@@ -182,26 +182,34 @@ def save_draft(*, session: Session, principal: Principal, version_id: int, lock:
     return version
 
 
-def submit(*, session: Session, principal: Principal, version_id: int, now: datetime) -> ServiceVersion:
+def _move(
+    session: Session, principal: Principal, version_id: int, now: datetime, *,
+    roles: tuple[str, ...], from_state: str, to_state: str, refusal: str,
+) -> tuple[ServiceVersion, Service]:
+    """Check role and state, then move a version on (its lock moves too: open editors see a 409)."""
     version = get_version(session, version_id)
     row = get_service_row(session, version.service_id)
-    require(principal, EDIT_ROLES, row.organisation_id)
-    if version.state != DRAFT:
-        raise Conflict(f"version {version.number} is {version.state}, not a draft")
-    version.state, version.updated_at = READY, now
+    require(principal, roles, row.organisation_id)
+    if version.state != from_state:
+        raise Conflict(f"version {version.number} is {version.state}; {refusal}")
+    version.state, version.updated_at = to_state, now
     version.lock += 1
+    return version, row
+
+
+def submit(*, session: Session, principal: Principal, version_id: int, now: datetime) -> ServiceVersion:
+    version, row = _move(
+        session, principal, version_id, now, roles=EDIT_ROLES, from_state=DRAFT, to_state=READY, refusal="only a draft is submitted"
+    )
     audit(session, actor_of(principal), "submitted", now, service_id=row.id, version_id=version.id)
     return version
 
 
 def return_to_draft(*, session: Session, principal: Principal, version_id: int, now: datetime, note: str = "") -> ServiceVersion:
-    version = get_version(session, version_id)
-    row = get_service_row(session, version.service_id)
-    require(principal, APPROVE_ROLES, row.organisation_id)
-    if version.state != READY:
-        raise Conflict(f"version {version.number} is {version.state}, not ready for review")
-    version.state, version.updated_at = DRAFT, now
-    version.lock += 1
+    version, row = _move(
+        session, principal, version_id, now,
+        roles=APPROVE_ROLES, from_state=READY, to_state=DRAFT, refusal="only a version ready for review is returned",
+    )  # fmt: skip
     audit(session, actor_of(principal), "returned", now, service_id=row.id, version_id=version.id, note=note[:2000])
     return version
 
@@ -218,19 +226,17 @@ def _apply_to_live(row: Service, content: dict[str, Any]) -> None:
 
 def publish(*, session: Session, principal: Principal, version_id: int, now: datetime) -> Service:
     """Make a version ready for review the live content; the previous one is superseded."""
-    version = get_version(session, version_id)
-    row = get_service_row(session, version.service_id)
-    require(principal, APPROVE_ROLES, row.organisation_id)
-    if version.state != READY:
-        raise Conflict(f"version {version.number} is {version.state}; submit it for review first")
+    version, row = _move(
+        session, principal, version_id, now,
+        roles=APPROVE_ROLES, from_state=READY, to_state=PUBLISHED, refusal="submit it for review first",
+    )  # fmt: skip
+    version.published_at = now
     session.execute(
         update(ServiceVersion)
-        .where(ServiceVersion.service_id == row.id, ServiceVersion.state == PUBLISHED)
+        .where(ServiceVersion.service_id == row.id, ServiceVersion.state == PUBLISHED, ServiceVersion.id != version.id)
         .values(state=SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
-    version.state, version.published_at, version.updated_at = PUBLISHED, now, now
-    version.lock += 1
     _apply_to_live(row, version.content)
     row.status = repository.PUBLISHED
     row.edited_at = now
