@@ -205,11 +205,11 @@ class ActionAnswerInfo(Action):
             if answered_by_faq(dispatcher, kb, latest_text(tracker), language):
                 return [SlotSet("failures", 0)]
             result = kb.search.search(
-                Query(latest_text(tracker), language, municipality=tracker.get_slot("municipality"), top_k=1)
+                Query(latest_text(tracker), language, municipality=tracker.get_slot("municipality"), top_k=RECOMMENDED)
             )
             if not result.results:
                 return nothing_found(dispatcher, tracker)
-            hit = result.results[0]
+            hit, others = result.results[0], result.results[1:]
             record = kb.search.record(hit.id)
         except OpastinError as error:
             return lookup_failed(dispatcher, error)
@@ -233,4 +233,7 @@ class ActionAnswerInfo(Action):
         if record.outdated:
             say(dispatcher, "service.outdated_notice", date=record.imported_on)
         say(dispatcher, "bot.source", source=record.organisation_name, date=record.imported_on)
+        if others:
+            # The question may have meant another service: the next ones as cards.
+            say(dispatcher, "bot.info_related", services=[service_card(other, _record_or_none(kb, other.id)) for other in others])
         return [SlotSet("failures", 0)]

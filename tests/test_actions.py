@@ -66,3 +66,12 @@ def test_danger_gets_the_numbers_first_then_services_then_a_person(bot_stack: Bo
 def test_danger_from_a_button_gets_the_numbers_and_a_person(bot_stack: BotStack) -> None:
     replies = bot_stack.run_action("action_safety", "/safety", intent="safety", language="fi")
     assert keys(replies) == ["bot.safety", "bot.offer_human"]
+
+
+def test_a_question_about_a_service_answers_it_and_names_the_next_ones(bot_stack: BotStack) -> None:
+    replies = bot_stack.run_action("action_answer_info", "where can I learn Finnish as an adult immigrant", intent="ask_info")
+    assert keys(replies)[0] == "bot.info_intro" and len(replies[0]["services"]) == 1
+    related = [reply for reply in replies if reply.get("key") == "bot.info_related"]
+    assert len(related) == 1 and 1 <= len(related[0]["services"]) <= 2
+    ids = [card["id"] for card in services(replies)]
+    assert len(ids) == len(set(ids))  # the answered service is not repeated
