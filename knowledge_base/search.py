@@ -23,6 +23,7 @@ from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
 from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
+from knowledge_base.lexicon import QueryLexicon
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
 from knowledge_base.passages import passages_for_service
 from knowledge_base.settings import Settings
@@ -96,8 +97,10 @@ class SearchService:
         lexical_builder: Callable[[list[ServiceRecord]], LexicalIndex] | None = None,
         faqs: list[FaqEntry] | None = None,
         lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
+        lexicon: QueryLexicon | None = None,
     ) -> None:
         self._gate = gate
+        self._lexicon = lexicon
         self._embedder = embedder
         self._store = store
         self._municipalities = municipalities
@@ -262,6 +265,7 @@ class SearchService:
             return current.rebuilt(service_documents(records), languages, terms)
 
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
+        lexicon = QueryLexicon.load(settings.query_lexicon) if settings.query_lexicon else None
         return cls(
             services=services,
             embedder=embedder,
@@ -274,6 +278,7 @@ class SearchService:
             lexical_builder=build_lexical,
             lexical_rebuilder=rebuild_lexical,
             faqs=published_entries(session),
+            lexicon=lexicon,
         )
 
     @property
@@ -348,7 +353,12 @@ class SearchService:
             if service_index in snapshot.hidden:
                 continue
             dense[service_index] = max(dense.get(service_index, -1.0), score)
-        lexical = snapshot.lexical.search(text, language, LEXICAL_CANDIDATES) if snapshot.lexical else []
+        lexical: list[tuple[int, float]] = []
+        if snapshot.lexical is not None:
+            expansion = self._lexicon.expansion(text, language, snapshot.lexical.analyzer) if self._lexicon else []
+            lexical = snapshot.lexical.search(
+                text, language, LEXICAL_CANDIDATES, expansion, self._settings.lexicon_weight
+            )
         if snapshot.hidden:
             lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
         return dense, lexical

@@ -54,8 +54,15 @@ class Settings(BaseSettings):
         default=PACKAGE_DIR / "data" / "vectors" / "lexical-terms.json.gz",
         description="Analysed catalogue terms for BM25, shipped in the repository.",
     )
-    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in reciprocal rank fusion.")
-    lexical_weight: float = Field(default=0.75, description="Weight of the BM25 ranking in reciprocal rank fusion.")
+    query_lexicon: Path | None = Field(
+        default=PACKAGE_DIR / "data" / "query_lexicon.yml",
+        description="Domain lexicon: the catalogue's words for concepts a question names in any language (BM25 expansion); none turns it off.",
+    )
+    lexicon_weight: float = Field(
+        default=0.6, description="How much the lexicon's added catalogue words count in BM25 against the question's own words."
+    )
+    dense_weight: float = Field(default=0.75, description="Weight of the dense ranking in reciprocal rank fusion.")
+    lexical_weight: float = Field(default=1.0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
     fusion_k: float = Field(default=30.0, description="The k of reciprocal rank fusion.")
     default_top_k: int = Field(default=5, description="Results returned when the caller gives no top.")
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API).")
