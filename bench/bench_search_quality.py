@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store  # noqa: E402
-from knowledge_base.hybrid import RelevanceGate, reciprocal_rank_fusion  # noqa: E402
+from knowledge_base.hybrid import SHORT_WORDS, RelevanceGate, reciprocal_rank_fusion  # noqa: E402
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language  # noqa: E402
+from knowledge_base.lexicon import word_count  # noqa: E402
 from knowledge_base.search import SearchService  # noqa: E402
 from knowledge_base.settings import PACKAGE_DIR, Settings  # noqa: E402
 
@@ -90,7 +91,7 @@ def prepare(service: SearchService, cases: list[Case]) -> None:
     for case in cases:
         language = detect_language(case.text, fallback=case.lang)
         case.dense, case.lexical = service.candidates(case.text, language)
-        case.features = service.gate_features(case.dense, case.lexical, language).vector()
+        case.features = service.gate_features(case.dense, case.lexical, language, case.text).vector()
 
 
 def ranking(case: Case, weights: tuple[float, float], k: float) -> list[int]:
@@ -198,20 +199,32 @@ def main() -> None:
     means, scales = x.mean(axis=0), x.std(axis=0) + 1e-9
     w, b = fit_logistic((x - means) / scales, y)
     gate = RelevanceGate(tuple(w.tolist()), float(b), tuple(means.tolist()), tuple(scales.tolist()), 0.5)
-    in_probs = np.array([gate.probability_of(c.features) for c in gate_in])
-    threshold = float(np.quantile(in_probs, MAX_FALSE_REJECTION))
-    gate = RelevanceGate(gate.weights, gate.bias, gate.means, gate.scales, math.floor(threshold * 1000) / 1000)
+    def is_short(case: Case) -> bool:
+        return 0 < word_count(case.text) <= SHORT_WORDS
+
+    def quantile_threshold(cases: list[Case]) -> float:
+        probs = np.array([gate.probability_of(c.features) for c in cases])
+        # "lower": the threshold is an observed probability, so at most 5 % fall below it
+        return math.floor(float(np.quantile(probs, MAX_FALSE_REJECTION, method="lower")) * 1000) / 1000
+
+    long_in = [c for c in gate_in if not is_short(c)]
+    short_all = [c for c in gate_in if is_short(c)]
+    gate = RelevanceGate(
+        gate.weights, gate.bias, gate.means, gate.scales, quantile_threshold(long_in),
+        quantile_threshold(short_all) if short_all else None,
+    )
 
     def rejected(cases: list[Case]) -> dict[str, float]:
         by_lang: dict[str, list[bool]] = defaultdict(list)
         for c in cases:
-            accepted = gate.probability_of(c.features) >= gate.threshold
+            accepted = gate.probability_of(c.features) >= gate.threshold_for(word_count(c.text))
             by_lang[c.lang].append(not accepted)
             by_lang["all"].append(not accepted)
         return {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())}
 
     gate_report = {
         "threshold": gate.threshold,
+        "short_threshold": gate.short_threshold,
         "dev_in_scope_false_rejection": rejected(in_scope),
         "dev_off_topic_rejection": rejected(off_topic),
         "dev_short_false_rejection": rejected(short_in)["all"] if short_in else None,

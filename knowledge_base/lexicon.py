@@ -48,6 +48,12 @@ _FOLD = str.maketrans(
 )
 
 
+def word_count(text: str) -> int:
+    """Words in `text`; in Chinese (no spaces) every two characters count as one word."""
+    unspaced = len(_UNSPACED.findall(text))
+    return len(re.findall(r"\w+", _UNSPACED.sub(" ", text))) + (unspaced + 1) // 2
+
+
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
 
