@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=2.0, description="First retry delay; doubles with each attempt.")
     outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox looks for messages to deliver.")
     lease_seconds: float = Field(default=20.0, description="How long a worker holds a lease (e.g. Telegram polling).")
+
+    @field_validator("query_lexicon", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        """OPASTIN_QUERY_LEXICON= (empty) turns the lexicon off rather than naming the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def sqlalchemy_url(self) -> str:

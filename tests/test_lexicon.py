@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from knowledge_base.language import CATALOGUE_LANGUAGES, SUPPORTED_LANGUAGES
-from knowledge_base.lexicon import DEFAULT_PATH, QueryLexicon, load_lexicon
+from knowledge_base.lexicon import DEFAULT_PATH, QueryLexicon, load_lexicon, word_count
+from knowledge_base.settings import Settings
 from knowledge_base.text_analysis import Analyzer
 
 SMALL = """
@@ -92,3 +93,17 @@ def test_shipped_lexicon_covers_every_language() -> None:
     for language in SUPPORTED_LANGUAGES:
         covered = {c.name for c in lexicon.concepts if lexicon.has_terms(c.name, language)}
         assert covered == {c.name for c in lexicon.concepts}, (language, {c.name for c in lexicon.concepts} - covered)
+
+
+def test_an_empty_setting_turns_the_lexicon_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPASTIN_QUERY_LEXICON", "")
+    assert Settings().query_lexicon is None
+    monkeypatch.delenv("OPASTIN_QUERY_LEXICON")
+    assert Settings().query_lexicon == DEFAULT_PATH
+
+
+def test_word_count_counts_chinese_by_pairs_of_characters() -> None:
+    assert word_count("lost my job") == 3
+    assert word_count("TE-toimisto apua") == 3
+    assert word_count("我上个月失业了") == 4
+    assert word_count("") == 0
