@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from knowledge_base.bootstrap import build_search_service, ensure_imported, open_store  # noqa: E402
-from knowledge_base.hybrid import RelevanceGate, reciprocal_rank_fusion  # noqa: E402
+from knowledge_base.hybrid import SHORT_WORDS, RelevanceGate, reciprocal_rank_fusion  # noqa: E402
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language  # noqa: E402
+from knowledge_base.lexicon import word_count  # noqa: E402
 from knowledge_base.search import SearchService  # noqa: E402
 from knowledge_base.settings import PACKAGE_DIR, Settings  # noqa: E402
 
 MAX_FALSE_REJECTION = 0.05
-WEIGHT_GRID = [(1.0, 0.0), (0.0, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0), (0.75, 1.0)]
+WEIGHT_GRID = [(1.0, 0.0), (0.0, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0), (0.75, 1.0), (0.5, 1.0)]
 K_GRID = [10.0, 30.0, 60.0]
 
 
@@ -62,6 +63,19 @@ def load_dev(queries_dir: Path) -> tuple[list[Case], list[Case]]:
     return in_scope, off_topic
 
 
+def load_short(queries_dir: Path) -> tuple[list[Case], list[Case]]:
+    """bench/queries/short.yml: one- to five-word questions; accept lists from situations.yml."""
+    path = queries_dir / "short.yml"
+    if not path.exists():
+        return [], []
+    situations = yaml.safe_load((queries_dir / "situations.yml").read_text(encoding="utf-8"))["situations"]
+    accept = {s["id"]: set(s["accept"]) for s in situations}
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    in_scope = [Case(lang, text, accept[situation]) for lang, items in data["in_scope"].items() for situation, text in items]
+    off_topic = [Case(lang, text, set()) for lang, texts in data["off_topic"].items() for text in texts]
+    return in_scope, off_topic
+
+
 def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
 
@@ -77,13 +91,16 @@ def prepare(service: SearchService, cases: list[Case]) -> None:
     for case in cases:
         language = detect_language(case.text, fallback=case.lang)
         case.dense, case.lexical = service.candidates(case.text, language)
-        case.features = service.gate_features(case.dense, case.lexical, language).vector()
+        case.features = service.gate_features(case.dense, case.lexical, language, case.text).vector()
 
 
 def ranking(case: Case, weights: tuple[float, float], k: float) -> list[int]:
+    """Fused ranking; a ranking with weight 0 is left out entirely, so "lexical only"
+    ranks only what BM25 found (a zero-weight dense ranking used to fill its tail)."""
     assert case.dense is not None and case.lexical is not None
     dense_ranking = sorted(case.dense, key=lambda i: -case.dense[i])  # type: ignore[index]
-    fused = reciprocal_rank_fusion([dense_ranking, [i for i, _ in case.lexical]], list(weights), k)
+    pairs = [(r, w) for r, w in zip([dense_ranking, [i for i, _ in case.lexical]], weights, strict=True) if w > 0]
+    fused = reciprocal_rank_fusion([r for r, _ in pairs], [w for _, w in pairs], k)
     return sorted(fused, key=lambda i: -fused[i])
 
 
@@ -148,9 +165,10 @@ def main() -> None:
     service = build_search_service(sessions, settings)
 
     in_scope, off_topic = load_dev(args.queries)
+    short_in, short_off = load_short(args.queries)
     evals = load_eval(args.eval_dir)
     clinc = [Case(r["lang"], r["query"], set()) for r in load_jsonl(args.eval_dir / "eval_clinc_oos.jsonl")]
-    for cases in (in_scope, off_topic, clinc, *evals.values()):
+    for cases in (in_scope, off_topic, short_in, short_off, clinc, *evals.values()):
         prepare(service, cases)
 
     # Fusion: chosen on the dev set by macro recall@3 over languages.
@@ -164,33 +182,53 @@ def main() -> None:
     dev_tables = {name: metrics(service, in_scope, w, k) for name, (w, k) in methods.items()}
     print_table("dev (bench/queries)", dev_tables)
     results["dev"] = dev_tables
+    if short_in:
+        short_tables = {name: metrics(service, short_in, w, k) for name, (w, k) in methods.items()}
+        print_table("dev short questions (bench/queries/short.yml)", short_tables)
+        results["dev_short"] = short_tables
     for set_name, cases in evals.items():
         tables = {name: metrics(service, cases, w, k) for name, (w, k) in methods.items()}
         print_table(f"eval: {set_name}", tables)
         results[set_name] = tables
 
-    # Gate: logistic regression on dev in-scope vs off-topic; threshold at <= 5% false rejection.
-    x = np.array([c.features for c in in_scope + off_topic], dtype=float)
-    y = np.array([1] * len(in_scope) + [0] * len(off_topic), dtype=float)
+    # Gate: logistic regression on dev in-scope vs off-topic (short questions included);
+    # threshold at <= 5% false rejection over all dev in-scope questions.
+    gate_in, gate_off = in_scope + short_in, off_topic + short_off
+    x = np.array([c.features for c in gate_in + gate_off], dtype=float)
+    y = np.array([1] * len(gate_in) + [0] * len(gate_off), dtype=float)
     means, scales = x.mean(axis=0), x.std(axis=0) + 1e-9
     w, b = fit_logistic((x - means) / scales, y)
     gate = RelevanceGate(tuple(w.tolist()), float(b), tuple(means.tolist()), tuple(scales.tolist()), 0.5)
-    in_probs = np.array([gate.probability_of(c.features) for c in in_scope])
-    threshold = float(np.quantile(in_probs, MAX_FALSE_REJECTION))
-    gate = RelevanceGate(gate.weights, gate.bias, gate.means, gate.scales, math.floor(threshold * 1000) / 1000)
+    def is_short(case: Case) -> bool:
+        return 0 < word_count(case.text) <= SHORT_WORDS
+
+    def quantile_threshold(cases: list[Case]) -> float:
+        probs = np.array([gate.probability_of(c.features) for c in cases])
+        # "lower": the threshold is an observed probability, so at most 5 % fall below it
+        return math.floor(float(np.quantile(probs, MAX_FALSE_REJECTION, method="lower")) * 1000) / 1000
+
+    long_in = [c for c in gate_in if not is_short(c)]
+    short_all = [c for c in gate_in if is_short(c)]
+    gate = RelevanceGate(
+        gate.weights, gate.bias, gate.means, gate.scales, quantile_threshold(long_in),
+        quantile_threshold(short_all) if short_all else None,
+    )
 
     def rejected(cases: list[Case]) -> dict[str, float]:
         by_lang: dict[str, list[bool]] = defaultdict(list)
         for c in cases:
-            accepted = gate.probability_of(c.features) >= gate.threshold
+            accepted = gate.probability_of(c.features) >= gate.threshold_for(word_count(c.text))
             by_lang[c.lang].append(not accepted)
             by_lang["all"].append(not accepted)
         return {lang: sum(v) / len(v) for lang, v in sorted(by_lang.items())}
 
     gate_report = {
         "threshold": gate.threshold,
+        "short_threshold": gate.short_threshold,
         "dev_in_scope_false_rejection": rejected(in_scope),
         "dev_off_topic_rejection": rejected(off_topic),
+        "dev_short_false_rejection": rejected(short_in)["all"] if short_in else None,
+        "dev_short_off_topic_rejection": rejected(short_off)["all"] if short_off else None,
         "clinc_oos_rejection": rejected(clinc)["all"],
         "eval_in_scope_false_rejection": {name: rejected(cases)["all"] for name, cases in evals.items()},
         "top_score_only_overlap": {

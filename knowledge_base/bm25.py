@@ -223,6 +223,10 @@ class LexicalIndex:
     def languages(self) -> list[str]:
         return sorted(self._indexes)
 
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._analyzer
+
     def query_terms(self, query: str, query_language: str) -> dict[str, list[str]]:
         """The distinct terms a query is scored with, per index language.
 
@@ -260,19 +264,37 @@ class LexicalIndex:
                 return stem
         return None
 
-    def search(self, query: str, query_language: str, k: int) -> list[tuple[int, float]]:
-        """Up to k `(doc_id, score)` pairs with a positive BM25 score, best first (ties by doc_id)."""
+    def search(
+        self,
+        query: str,
+        query_language: str,
+        k: int,
+        expansion: Sequence[str] = (),
+        expansion_weight: float = 0.0,
+    ) -> list[tuple[int, float]]:
+        """Up to k `(doc_id, score)` pairs with a positive BM25 score, best first (ties by doc_id).
+
+        `expansion`: index terms added to the query's own (the catalogue's words for the
+        concepts the query mentions, `lexicon.QueryLexicon`); their BM25 score counts
+        `expansion_weight` times, so the user's own words still weigh more."""
         if k <= 0 or not self._indexes:
             return []
         terms = self.query_terms(query, query_language)
-        if not terms:
+        if not terms and not expansion:
             return []
         best = np.zeros(len(self._doc_ids), dtype=np.float32)
         for language, index in self._indexes.items():
-            ids = index.bm25.get_tokens_ids(terms[language])
-            if not ids:
+            own = terms.get(language, [])
+            scores = np.zeros(len(index.positions), dtype=np.float32)
+            ids = index.bm25.get_tokens_ids(own) if own else []
+            if ids:
+                scores += index.bm25.get_scores_from_ids(ids)
+            extra = [term for term in expansion if term not in own] if expansion_weight > 0 else []
+            extra_ids = index.bm25.get_tokens_ids(extra) if extra else []
+            if extra_ids:
+                scores += expansion_weight * index.bm25.get_scores_from_ids(extra_ids)
+            if not ids and not extra_ids:
                 continue
-            scores = index.bm25.get_scores_from_ids(ids)
             np.maximum.at(best, index.positions, scores)
         hits = np.flatnonzero(best > 0)
         if not len(hits):

@@ -21,6 +21,9 @@ def reciprocal_rank_fusion(
     return fused
 
 
+SHORT_WORDS = 4
+
+
 @dataclass(frozen=True)
 class GateFeatures:
     """What the gate sees of one query's candidates."""
@@ -31,6 +34,10 @@ class GateFeatures:
     lexical_hits: int  # services with any lexical match (capped)
     agreement: float  # share of the dense top 5 also in the lexical top 20
     catalogue_language: bool  # the query is in fi/sv/en, where scores run higher
+    # Short questions carry less evidence (a lower top score, fewer BM25 terms) without being
+    # off-topic; the gate needs to know the length to judge them fairly.
+    words: int = 0
+    concepts: int = 0  # service concepts of the domain lexicon the question names
 
     def vector(self) -> list[float]:
         return [
@@ -40,18 +47,24 @@ class GateFeatures:
             math.log1p(self.lexical_hits),
             self.agreement,
             1.0 if self.catalogue_language else 0.0,
+            math.log1p(self.words),
+            float(min(self.concepts, 3)),
         ]
 
 
 @dataclass(frozen=True)
 class RelevanceGate:
-    """Logistic regression over GateFeatures, fitted on the dev set by bench/fit_gate.py."""
+    """Logistic regression over GateFeatures, fitted on the dev set by bench/bench_search_quality.py --write-gate."""
 
     weights: tuple[float, ...]
     bias: float
     means: tuple[float, ...]
     scales: tuple[float, ...]
     threshold: float
+    # Questions of at most SHORT_WORDS words get their own threshold, set like the main one
+    # (<= 5 % false rejection) but on short dev questions alone: one threshold for all
+    # rejected a short question four times as often as a long one.
+    short_threshold: float | None = None
 
     def probability(self, features: GateFeatures) -> float:
         return self.probability_of(features.vector())
@@ -63,17 +76,29 @@ class RelevanceGate:
         return 1.0 / (1.0 + math.exp(-z))
 
     def accepts(self, features: GateFeatures) -> bool:
-        return self.probability(features) >= self.threshold
+        return self.probability(features) >= self.threshold_for(features.words)
+
+    def threshold_for(self, words: int) -> float:
+        if self.short_threshold is not None and 0 < words <= SHORT_WORDS:
+            return self.short_threshold
+        return self.threshold
 
     @classmethod
     def load(cls, path: Path) -> RelevanceGate:
         data = json.loads(path.read_text(encoding="utf-8"))
+        expected = len(GateFeatures(0.0, 0.0, 0.0, 0, 0.0, False).vector())
+        if len(data["weights"]) != expected:
+            raise ValueError(
+                f"{path} has {len(data['weights'])} weights for {expected} features: refit it "
+                "(bench/bench_search_quality.py --write-gate)"
+            )
         return cls(
             weights=tuple(data["weights"]),
             bias=float(data["bias"]),
             means=tuple(data["means"]),
             scales=tuple(data["scales"]),
             threshold=float(data["threshold"]),
+            short_threshold=float(data["short_threshold"]) if data.get("short_threshold") is not None else None,
         )
 
     def to_json(self, extra: Mapping[str, object] | None = None) -> str:
@@ -83,6 +108,7 @@ class RelevanceGate:
             "means": list(self.means),
             "scales": list(self.scales),
             "threshold": self.threshold,
+            "short_threshold": self.short_threshold,
             **(extra or {}),
         }
         return json.dumps(payload, indent=1)

@@ -23,6 +23,7 @@ from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
 from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
+from knowledge_base.lexicon import SHARED_LANGUAGES, QueryLexicon, word_count
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
 from knowledge_base.passages import passages_for_service
 from knowledge_base.settings import Settings
@@ -96,8 +97,10 @@ class SearchService:
         lexical_builder: Callable[[list[ServiceRecord]], LexicalIndex] | None = None,
         faqs: list[FaqEntry] | None = None,
         lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
+        lexicon: QueryLexicon | None = None,
     ) -> None:
         self._gate = gate
+        self._lexicon = lexicon
         self._embedder = embedder
         self._store = store
         self._municipalities = municipalities
@@ -262,6 +265,7 @@ class SearchService:
             return current.rebuilt(service_documents(records), languages, terms)
 
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
+        lexicon = QueryLexicon.load(settings.query_lexicon) if settings.query_lexicon else None
         return cls(
             services=services,
             embedder=embedder,
@@ -274,6 +278,7 @@ class SearchService:
             lexical_builder=build_lexical,
             lexical_rebuilder=rebuild_lexical,
             faqs=published_entries(session),
+            lexicon=lexicon,
         )
 
     @property
@@ -317,7 +322,7 @@ class SearchService:
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
         ranked.sort(key=lambda item: -item[0])
-        if not ranked or not self._relevant(dense, lexical, language):
+        if not ranked or not self._relevant(dense, lexical, language, text):
             return SearchResult(language, [], [self._messages.text("search.no_results", language)])
 
         hits = [self._hit(service, score, language, query, municipality) for score, service in ranked[: query.top_k]]
@@ -348,7 +353,12 @@ class SearchService:
             if service_index in snapshot.hidden:
                 continue
             dense[service_index] = max(dense.get(service_index, -1.0), score)
-        lexical = snapshot.lexical.search(text, language, LEXICAL_CANDIDATES) if snapshot.lexical else []
+        lexical: list[tuple[int, float]] = []
+        if snapshot.lexical is not None:
+            expansion = self._lexicon.expansion(text, language, snapshot.lexical.analyzer) if self._lexicon else []
+            lexical = snapshot.lexical.search(
+                text, language, LEXICAL_CANDIDATES, expansion, self._settings.lexicon_weight
+            )
         if snapshot.hidden:
             lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
         return dense, lexical
@@ -364,7 +374,9 @@ class SearchService:
         best_possible = (settings.dense_weight + settings.lexical_weight) / (settings.fusion_k + 1)
         return {int(i): score / best_possible for i, score in fused.items()}
 
-    def gate_features(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str) -> GateFeatures:
+    def gate_features(
+        self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str, text: str = ""
+    ) -> GateFeatures:
         ordered = sorted(dense.values(), reverse=True)
         top = ordered[0] if ordered else 0.0
         tenth = ordered[min(9, len(ordered) - 1)] if ordered else 0.0
@@ -377,12 +389,14 @@ class SearchService:
             lexical_hits=min(len(lexical), GATE_LEXICAL_HITS_CAP),
             agreement=sum(1 for i in dense_top5 if i in lexical_top) / max(len(dense_top5), 1),
             catalogue_language=language in ("fi", "sv", "en"),
+            words=word_count(text),
+            concepts=len(self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))) if self._lexicon else 0,
         )
 
-    def _relevant(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str) -> bool:
+    def _relevant(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str, text: str) -> bool:
         if self._gate is None:
             return max(dense.values(), default=0.0) >= self._settings.min_relevance
-        return self._gate.accepts(self.gate_features(dense, lexical, language))
+        return self._gate.accepts(self.gate_features(dense, lexical, language, text))
 
     def warm_up(self, languages: Iterable[str] = ("fi",)) -> None:
         """Load what the first query in each language would otherwise wait for: the

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -76,8 +76,15 @@ class Settings(BaseSettings):
         default=PACKAGE_DIR / "data" / "vectors" / "lexical-terms.json.gz",
         description="Analysed catalogue terms for BM25, shipped in the repository.",
     )
-    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in reciprocal rank fusion.")
-    lexical_weight: float = Field(default=0.75, description="Weight of the BM25 ranking in reciprocal rank fusion.")
+    query_lexicon: Path | None = Field(
+        default=PACKAGE_DIR / "data" / "query_lexicon.yml",
+        description="Domain lexicon: the catalogue's words for concepts a question names in any language (BM25 expansion); none turns it off.",
+    )
+    lexicon_weight: float = Field(
+        default=0.6, description="How much the lexicon's added catalogue words count in BM25 against the question's own words."
+    )
+    dense_weight: float = Field(default=0.75, description="Weight of the dense ranking in reciprocal rank fusion.")
+    lexical_weight: float = Field(default=1.0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
     fusion_k: float = Field(default=30.0, description="The k of reciprocal rank fusion.")
     default_top_k: int = Field(default=5, description="Results returned when the caller gives no top.")
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API).")
@@ -179,6 +186,12 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=2.0, description="First retry delay; doubles with each attempt.")
     outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox looks for messages to deliver.")
     lease_seconds: float = Field(default=20.0, description="How long a worker holds a lease (e.g. Telegram polling).")
+
+    @field_validator("query_lexicon", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        """OPASTIN_QUERY_LEXICON= (empty) turns the lexicon off rather than naming the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -148,6 +148,22 @@ def test_query_in_other_language_matches_proper_nouns(index: LexicalIndex) -> No
     assert top(index, "Мне нужна помощь", "ru") == []
 
 
+def test_expansion_terms_find_what_the_question_words_cannot(index: LexicalIndex) -> None:
+    question = "Я остался без работы, что делать?"
+    assert index.search(question, "ru", 5) == []
+    found = index.search(question, "ru", 5, expansion=["työtön", "unemploy"], expansion_weight=0.6)
+    assert [doc for doc, _ in found] == [1]
+    assert index.search(question, "ru", 5, expansion=["työtön"], expansion_weight=0.0) == []
+
+
+def test_the_questions_own_words_outweigh_expansion(index: LexicalIndex) -> None:
+    """"Kela" in the question beats an added day-care word of the same rarity."""
+    found = index.search("Kela", "ru", 5, expansion=["päiväkoti"], expansion_weight=0.6)
+    assert [doc for doc, _ in found][:2] == [3, 2]
+    own, added = found[0][1], found[1][1]
+    assert added < own
+
+
 def test_every_language_is_searched(index: LexicalIndex) -> None:
     assert top(index, "library", "fi")[0] == 4  # a Finnish-tagged query in English
     assert top(index, "FPA", "en")[0] == 3  # only the Swedish text says FPA

@@ -48,6 +48,20 @@ def test_debt_question_finds_debt_counselling(search_service: SearchService) -> 
     assert DEBT_COUNSELLING in ids(search_service, "I have big debts and cannot pay my loans", top_k=3)
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "wanted"),
+    [
+        # The catalogue has no text in these languages; the domain lexicon carries them to it.
+        ("so", "Deyn badan ayaan leeyahay, biilasha ma bixin karo. Yaa i caawin kara?", {DEBT_COUNSELLING}),
+        ("ru", "У меня большие долги и кредиты, не могу платить по счетам", {DEBT_COUNSELLING}),
+        ("ckb", "کوڕەکەم دوو ساڵە، شوێنێکم لە باخچەی ساوایان بۆ دەوێت", DAY_CARE),
+        ("fa", "برای پسر دو ساله‌ام جایی در مهدکودک می‌خواهم", DAY_CARE),
+    ],
+)
+def test_questions_in_languages_the_catalogue_lacks(search_service: SearchService, lang: str, text: str, wanted: set[str]) -> None:
+    assert wanted & set(ids(search_service, text, lang, top_k=3))
+
+
 def test_off_topic_question_gets_no_results_and_a_message(search_service: SearchService) -> None:
     result = search_service.search(Query("what is the weather on Mars tomorrow"))
     assert result.results == []

@@ -1,0 +1,109 @@
+"""The domain lexicon: matching rules on hand-made text, the shipped data file's
+coverage, and the BM25 terms it adds (real Finnish model and Snowball)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.language import CATALOGUE_LANGUAGES, SUPPORTED_LANGUAGES
+from knowledge_base.lexicon import DEFAULT_PATH, QueryLexicon, load_lexicon, word_count
+from knowledge_base.settings import Settings
+from knowledge_base.text_analysis import Analyzer
+
+SMALL = """
+concepts:
+  unemployment:
+    catalogue: {fi: työtön työttömyys, en: unemployed}
+    query:
+      ru: [безработ, потерял работу]
+      ar: [عاطل, بطالة]
+      zh: [失业]
+      es: [paro=]
+  housing:
+    catalogue: {fi: asunto, en: housing}
+    query:
+      fa: [خانه, کرایه]
+      en: [apartment]
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> QueryLexicon:
+    path: Path = tmp_path_factory.mktemp("lexicon") / "lexicon.yml"
+    path.write_text(SMALL, encoding="utf-8")
+    return QueryLexicon.load(path)
+
+
+def names(lexicon: QueryLexicon, text: str, *languages: str) -> list[str]:
+    return [c.name for c in lexicon.concepts_in(text, languages)]
+
+
+def test_a_stem_matches_inflected_words_at_their_start(small: QueryLexicon) -> None:
+    assert names(small, "Я безработный уже месяц", "ru") == ["unemployment"]
+    assert names(small, "Безработица растёт", "ru") == ["unemployment"]
+    assert names(small, "небезработный", "ru") == []  # not at a word's start
+
+
+def test_phrases_match_across_spaces_and_case(small: QueryLexicon) -> None:
+    assert names(small, "Вчера я ПОТЕРЯЛ   работу", "ru") == ["unemployment"]
+
+
+def test_whole_word_terms(small: QueryLexicon) -> None:
+    assert names(small, "estoy en paro desde enero", "es") == ["unemployment"]
+    assert names(small, "una parodia", "es") == []
+
+
+def test_arabic_clitics_and_keyboard_variants(small: QueryLexicon) -> None:
+    assert names(small, "أنا عاطل عن العمل", "ar") == ["unemployment"]
+    assert names(small, "مشكلة البطالة", "ar") == ["unemployment"]  # article
+    assert names(small, "وبالبطالة", "ar") == ["unemployment"]  # and + with + the
+    assert names(small, "دنبال خانه\u200cای هستم", "fa") == ["housing"]  # zero-width non-joiner
+    assert names(small, "كرايه", "fa") == ["housing"]  # Arabic kaf and yeh for the Persian letters
+
+
+def test_chinese_matches_anywhere(small: QueryLexicon) -> None:
+    assert names(small, "我上个月失业了", "zh") == ["unemployment"]
+
+
+def test_only_the_given_languages_are_looked_up(small: QueryLexicon) -> None:
+    assert names(small, "apartment", "ru") == []
+    assert names(small, "apartment", "ru", "en") == ["housing"]
+    assert names(small, "nothing here", "en") == []
+
+
+def test_expansion_gives_catalogue_index_terms(small: QueryLexicon) -> None:
+    analyzer = Analyzer()
+    terms = small.expansion("потерял работу, ищу apartment", "ru", analyzer)
+    # Finnish lemmas and English stems, as the catalogue's indexes hold them
+    assert {"työtön", "työttömyys", "unemploy", "asunto", "hous"} <= set(terms)
+    assert len(terms) == len(set(terms))
+    assert small.expansion("привет", "ru", analyzer) == []
+
+
+def test_shipped_lexicon_covers_every_language() -> None:
+    """Every concept names the catalogue's words in fi, sv and en, and has question words in
+    every supported language: a new language or concept must be filled in everywhere."""
+    lexicon = load_lexicon(DEFAULT_PATH)
+    assert len(lexicon.concepts) >= 30
+    for concept in lexicon.concepts:
+        assert set(concept.catalogue) == set(CATALOGUE_LANGUAGES), concept.name
+    assert set(lexicon.languages) == set(SUPPORTED_LANGUAGES)
+    for language in SUPPORTED_LANGUAGES:
+        covered = {c.name for c in lexicon.concepts if lexicon.has_terms(c.name, language)}
+        assert covered == {c.name for c in lexicon.concepts}, (language, {c.name for c in lexicon.concepts} - covered)
+
+
+def test_an_empty_setting_turns_the_lexicon_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPASTIN_QUERY_LEXICON", "")
+    assert Settings().query_lexicon is None
+    monkeypatch.delenv("OPASTIN_QUERY_LEXICON")
+    assert Settings().query_lexicon == DEFAULT_PATH
+
+
+def test_word_count_counts_chinese_by_pairs_of_characters() -> None:
+    assert word_count("lost my job") == 3
+    assert word_count("TE-toimisto apua") == 3
+    assert word_count("我上个月失业了") == 4
+    assert word_count("") == 0
