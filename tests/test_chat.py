@@ -6,7 +6,6 @@ The questions are written for these tests; Rasa and the action server start once
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -273,18 +272,6 @@ def test_rasa_restart_mid_conversation_loses_nothing(client: TestClient, bot_sta
     assert later, "the message sent while Rasa was down was never answered"
     # The tracker store kept the conversation: the answer continues the day-care question.
     assert any(card for message in later for card in message["services"])
-
-
-def test_rasa_api_needs_its_token_and_listens_on_loopback_only(bot_stack: BotStack) -> None:
-    base = bot_stack.settings.rasa_url
-    assert httpx.get(f"{base}/conversations/someone/tracker").status_code in (401, 403)
-    assert httpx.get(f"{base}/conversations/someone/tracker", params={"token": bot_stack.settings.rasa_token}).status_code == 200
-    address = socket.gethostbyname(socket.gethostname())
-    if not address.startswith("127."):
-        for port in (bot_stack.rasa_port, bot_stack.actions_port):
-            with socket.socket() as sock, pytest.raises(OSError):
-                sock.settimeout(2)
-                sock.connect((address, port))
 
 
 def test_health_reports_every_part(client: TestClient) -> None:
