@@ -279,3 +279,5 @@ def test_health_reports_every_part(client: TestClient) -> None:
     assert body == {"status": "ok", "checks": body["checks"]}
     assert set(body["checks"]) == {"database", "search", "rasa", "action_server"}
     assert json.dumps(body).count("ok") >= 5
+    ready = client.get("/api/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["rasa"] == "ok"
