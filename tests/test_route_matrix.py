@@ -642,3 +642,13 @@ def test_the_conversation_api_shows_the_citizen_their_own_words_only(client: Tes
     ticket = next(r for r in ROWS if r.path == "/console/tickets/{ticket_a}")
     shown = _send(client, world, ticket, "counsellor").text
     assert NOTE_A in shown and NOTE_B not in shown and CANNED_B not in shown  # the canaries do reach pages that may show them
+
+
+def test_callers_without_the_token_cannot_use_up_a_conversations_rate_limit(client: TestClient, world: World) -> None:
+    made = world.conversation()
+    limit = int(client.app.state.settings.conversation_rate_limit_per_minute)  # type: ignore[attr-defined]
+    body = {"conversation_id": made["conversation"], "text": "moi"}
+    client.cookies.clear()
+    refused = [client.post("/api/chat", json=body, headers={TOKEN_HEADER: world.ids["other_token"]}).status_code for _ in range(limit + 5)]
+    assert set(refused) == {404}
+    assert client.post("/api/chat", json=body, headers={TOKEN_HEADER: made["token"]}).status_code == 200
