@@ -5,10 +5,9 @@
         [--mode embedded|distributed] [--workers 2] [--url http://127.0.0.1:8000]
         [--out bench/results/load.json] [--plot bench/results/load.png]
 
-The product runs as its own processes, as `python -m api.supervisor` starts them: the API
-(`python -m api`), the action server and Rasa, over a fresh state folder and free loopback
-ports (the supervisor pins Rasa to 5005 and the action server to 5055, which another run on
-the machine may hold). `--mode embedded`: SQLite in the state folder, one API process.
+The product runs under `python -m api.supervisor` (the API, the action server and Rasa) over
+a fresh state folder and free loopback ports; the trained model is copied in with its
+fingerprint, so nothing is trained. `--mode embedded`: SQLite in the state folder, one API process.
 `--mode distributed`: a fresh PostgreSQL database (DATABASE_URL; Rasa's tracker store in its
 own `<name>_rasa`), Redis (REDIS_URL, database --redis-db) and OPASTIN_API_WORKERS=--workers;
 that mode needs the distributed-mode branch (issue-8-distributed). `--url` measures a product
@@ -156,20 +155,17 @@ def start_product(args: argparse.Namespace, work: Path) -> Product:
     rasa_project.train(repo_settings)
     rasa_project.model_dir(settings).mkdir(parents=True, exist_ok=True)
     shutil.copy(rasa_project.model_path(repo_settings), rasa_project.model_path(settings))
+    stamp = rasa_project.model_dir(repo_settings) / f"{rasa_project.MODEL_NAME}.fingerprint"
+    shutil.copy(stamp, rasa_project.model_dir(settings) / stamp.name)  # so the supervisor does not train again
     logs = work / "logs"
     logs.mkdir()
-    python = sys.executable
-    commands = {
-        "api": ([python, "-m", "api"], {**os.environ}),
-        "actions": (rasa_project.action_server_argv(python, actions_port), {**os.environ}),
-        "rasa": (rasa_project.server_argv(settings, rasa_port), rasa_project.rasa_env(settings)),
-    }
     began = time.monotonic()
-    for name, (argv, process_env) in commands.items():
-        with (logs / f"{name}.log").open("ab") as log:
-            product.processes[name] = subprocess.Popen(argv, cwd=REPO_DIR, env=process_env, stdout=log, stderr=subprocess.STDOUT)
+    with (logs / "supervisor.log").open("ab") as log:
+        product.processes["supervisor"] = subprocess.Popen(
+            [sys.executable, "-m", "api.supervisor"], cwd=REPO_DIR, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
-        wait_until(f"{product.base}/api/health/ready", START_SECONDS, product.processes["api"])
+        wait_until(f"{product.base}/api/health/ready", START_SECONDS, product.processes["supervisor"])
     except RuntimeError:
         product.stop()
         raise
@@ -178,6 +174,32 @@ def start_product(args: argparse.Namespace, work: Path) -> Product:
 
 
 # -- CPU and memory from /proc ---------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.extend(int(child) for child in children.read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+def _service_of(pid: int) -> str:
+    """Which of the supervisor's processes this is, from its command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "gone"
+    words = [part.decode(errors="replace") for part in argv]
+    if "actions.server" in words:
+        return "actions"
+    if "api" in words:
+        return "api"
+    if any(word.endswith("/rasa") for word in words):
+        return "rasa"
+    return "other"
 
 
 def _tree(pid: int) -> list[int]:
@@ -228,16 +250,22 @@ class Sampler:
     def sample(self) -> None:
         if self.product is None:
             return
-        for service, process in self.product.processes.items():
-            for pid in _tree(process.pid):
-                measured = _cpu_and_rss(pid)
-                if measured is None:
-                    continue
-                series = self.series.setdefault(pid, ProcessSeries(service))
-                if series.cpu_start is None:
-                    series.cpu_start = measured[0]
-                series.cpu_end = measured[0]
-                series.rss_mb.append(measured[1])
+        for process in self.product.processes.values():
+            self._measure(process.pid, "supervisor")
+            for child in _children(process.pid):
+                service = _service_of(child)
+                for pid in _tree(child):  # the API's workers count as "api"
+                    self._measure(pid, service)
+
+    def _measure(self, pid: int, service: str) -> None:
+        measured = _cpu_and_rss(pid)
+        if measured is None:
+            return
+        series = self.series.setdefault(pid, ProcessSeries(service))
+        if series.cpu_start is None:
+            series.cpu_start = measured[0]
+        series.cpu_end = measured[0]
+        series.rss_mb.append(measured[1])
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
