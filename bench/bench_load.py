@@ -13,7 +13,7 @@ own `<name>_rasa`), Redis (REDIS_URL, database --redis-db) and OPASTIN_API_WORKE
 that mode needs the distributed-mode branch (issue-8-distributed). `--url` measures a product
 that is already running instead (its processes are then not measured).
 
-Per level: turns/s completed, p50/p95/p99 latency of POST /api/chat, errors (transport or
+Per level: turns/s answered within the level's time, p50/p95/p99 latency of POST /api/chat, errors (transport or
 non-200) and degraded answers ("one moment" while Rasa is busy or down, "lookup failed"),
 CPU (cores used: utime+stime over the level's wall time) and RSS (mean and peak over 2 s
 samples) per process, from /proc. The users and their turns are bench/bench_chat.py's (the
@@ -59,9 +59,11 @@ from bench_chat import (  # noqa: E402
     User,
     git_commit,
     paced_user,
+    SEED as CHAT_SEED,
+    TURNS,
+    make_client,
     percentile,
     trouble_texts,
-    warm_up,
 )
 from knowledge_base import rasa_project  # noqa: E402
 from knowledge_base.bootstrap import ensure_imported, open_store  # noqa: E402
@@ -288,6 +290,34 @@ class Sampler:
         return rows
 
 
+# -- warm-up ------------------------------------------------------------------------------------
+
+
+WORKER_HEADER = "X-Opastin-Worker"
+WARM_UP_ROUNDS = 12
+
+
+async def warm_every_worker(base: str, trouble: set[str], workers: int) -> tuple[Tally, int]:
+    """Every turn once on every API worker, so first-use costs (models loaded on the first
+    query: about +480 MB and seconds of CPU in a cold worker) are not measured. Each round
+    is a new connection, which the kernel hands to some worker; rounds go on until every
+    worker (told apart by X-Opastin-Worker) has been warmed, at most WARM_UP_ROUNDS."""
+    tally, seen = Tally(), set()
+    for round_number in range(WARM_UP_ROUNDS):
+        async with make_client(1) as client:  # one connection: every request of the round hits one worker
+            worker = (await client.get(f"{base}/api/health/live")).headers.get(WORKER_HEADER, "only")
+            if worker in seen:
+                continue
+            user = User(client, base, random.Random(CHAT_SEED + round_number), trouble, tally)
+            user.position = 0
+            for _ in TURNS:
+                await user.turn()
+            seen.add(worker)
+        if len(seen) >= workers:
+            break
+    return tally, len(seen)
+
+
 # -- one level -----------------------------------------------------------------------------------
 
 
@@ -318,6 +348,10 @@ async def run_level(base: str, users: int, seconds: float, sampler: Sampler, tro
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + seconds
+        # Throughput counts the turns answered within the level's time; turns still in
+        # flight at the deadline are waited for (their latency counts) but not in turns/s.
+        at_deadline: list[int] = []
+        loop.call_at(deadline, lambda: at_deadline.append(len(tally.latencies_ms)))
         await asyncio.gather(*(
             paced_user(User(client, base, random.Random(rng.random()), trouble, tally), random.Random(rng.random()), start, deadline)
             for _ in range(users)
@@ -328,13 +362,15 @@ async def run_level(base: str, users: int, seconds: float, sampler: Sampler, tro
     stop.set()
     await sampling
     offered = users / ((THINK_MIN + THINK_MAX) / 2)
-    completed = len(tally.latencies_ms) / wall
+    in_time = at_deadline[0] if at_deadline else len(tally.latencies_ms)
+    completed = in_time / seconds
     return {
         "conversations": users,
         "seconds": seconds,
         "wall_seconds": round(wall, 1),
         "offered_turns_per_s": round(offered, 2),
         "turns_per_s": round(completed, 2),
+        "turns_after_deadline": len(tally.latencies_ms) - in_time,
         **_summary(tally),
         "processes": sampler.report(wall),
         # Cores the whole machine kept busy: well above the product's own CPU means it
@@ -451,8 +487,10 @@ def main() -> int:
             product = start_product(args, work)
             base = product.base
         trouble = trouble_texts()
-        warm = asyncio.run(warm_up(base, trouble))
-        print(f"warm-up: {len(warm.latencies_ms)} turns, {warm.errors} errors, {warm.degraded} degraded", flush=True)
+        workers = args.workers if args.mode == "distributed" else 1
+        warm, warmed = asyncio.run(warm_every_worker(base, trouble, workers))
+        print(f"warm-up: {len(warm.latencies_ms)} turns on {warmed} of {workers} workers, {warm.errors} errors, "
+              f"{warm.degraded} degraded", flush=True)  # fmt: skip
         rows = []
         for index, users in enumerate(levels):
             print(f"level: {users} conversations for {args.seconds:.0f} s ...", flush=True)
@@ -462,7 +500,8 @@ def main() -> int:
         run = {
             "commit": git_commit(),
             "url": args.url,
-            "workers": args.workers if args.mode == "distributed" else 1,
+            "workers": workers,
+            "workers_warmed": warmed,
             "database": "postgresql" if args.mode == "distributed" else "sqlite",
             "seconds": args.seconds,
             "think_seconds": [THINK_MIN, THINK_MAX],
