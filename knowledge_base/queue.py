@@ -523,6 +523,9 @@ def close(
     outcome_service_id: str | None = None,
 ) -> Handover:
     """Close with an outcome code; the user is asked for a 1-5 rating in their language."""
+    # Who first, then what: someone who may not close it learns nothing from the validation.
+    ticket = get_ticket(session=session, handover_id=handover_id)
+    _require_handler(ticket, principal)
     outcomes = {o.code: o for o in load_outcomes(config.data_dir or PACKAGE_DIR / "data") if not o.system}
     if outcome_code not in outcomes:
         raise InvalidQuery(f"outcome must be one of {', '.join(outcomes)}")
@@ -531,8 +534,6 @@ def close(
         raise InvalidQuery("say which service the user was referred to")
     if outcome_service_id and session.get(Service, outcome_service_id) is None:
         raise InvalidQuery(f"no service {outcome_service_id!r}")
-    ticket = get_ticket(session=session, handover_id=handover_id)
-    _require_handler(ticket, principal)
     if not _finish(session, ticket, CLOSED, outcome_code, now, ASSIGNED):
         raise Conflict("this ticket was closed already")
     ticket.outcome_service_id = outcome_service_id

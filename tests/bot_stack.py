@@ -51,7 +51,11 @@ class BotStack:
     actions: subprocess.Popen[bytes] | None = None
 
     def start_actions(self) -> None:
-        env = {**os.environ, "OPASTIN_STATE_DIR": str(self.settings.state_dir)}
+        env = {
+            **os.environ,
+            "OPASTIN_STATE_DIR": str(self.settings.state_dir),
+            "OPASTIN_ACTION_SERVER_TOKEN": rasa_project.action_server_token(self.settings),
+        }
         env.pop("DATABASE_URL", None)
         with (self.log_dir / "actions.log").open("ab") as log:
             self.actions = subprocess.Popen(
@@ -95,7 +99,8 @@ class BotStack:
         }  # fmt: skip
         body = {"next_action": action, "sender_id": "action-test", "tracker": tracker,
                 "domain": {"version": "3.1", "slots": {}}, "version": "3.6.21"}  # fmt: skip
-        response = httpx.post(f"http://127.0.0.1:{self.actions_port}/webhook", json=body, timeout=60)
+        headers = {rasa_project.ACTION_TOKEN_HEADER: rasa_project.action_server_token(self.settings)}
+        response = httpx.post(f"http://127.0.0.1:{self.actions_port}/webhook", json=body, headers=headers, timeout=60)
         response.raise_for_status()
         return [reply.get("custom") or {} for reply in response.json()["responses"]]
 
@@ -123,6 +128,7 @@ def start_bot_stack(settings: Settings, log_dir: Path) -> BotStack:
             "rasa_url": f"http://127.0.0.1:{rasa_port}",
             "action_server_url": f"http://127.0.0.1:{actions_port}",
             "rasa_token": "test-token-" + os.urandom(8).hex(),
+            "action_server_token": "test-actions-" + os.urandom(8).hex(),
             "retry_interval_seconds": 0.5,
         }
     )

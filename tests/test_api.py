@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from api.main import create_app
 from knowledge_base.models import ServiceText
@@ -81,6 +83,31 @@ def test_health_reports_database_and_search(client: TestClient) -> None:
     assert body["checks"]["database"] == "ok" and "843" in body["checks"]["search"]
     # No Rasa in these tests (tests/test_chat.py has it): health must say so, not pretend.
     assert response.status_code == 503 and body["checks"]["rasa"] == "down"
+
+
+def test_liveness_checks_nothing_and_readiness_names_the_missing_part(client: TestClient) -> None:
+    live = client.get("/api/health/live")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    ready = client.get("/api/health/ready")
+    body = ready.json()
+    assert ready.status_code == 503 and body["status"] == "degraded"
+    assert body["checks"] == {"database": "ok", "search": body["checks"]["search"], "rasa": "down"}
+    assert body["checks"]["search"].startswith("ok (843 ")
+
+
+def test_readiness_fails_when_the_database_is_unreachable(client: TestClient) -> None:
+    state = client.app.state  # type: ignore[attr-defined]
+    working = state.engine
+    # A real engine to a port where nothing listens: the database "went away".
+    state.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", connect_args={"connect_timeout": 2})
+    try:
+        body = client.get("/api/health/ready").json()
+        assert body["checks"]["database"] == "down" and "nobody" not in json.dumps(body)
+        assert client.get("/api/health/live").status_code == 200  # liveness does not care
+    finally:
+        state.engine.dispose()
+        state.engine = working
+    assert client.get("/api/health/ready").json()["checks"]["database"] == "ok"
 
 
 def test_openapi_is_served(client: TestClient) -> None:

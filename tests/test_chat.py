@@ -6,7 +6,6 @@ The questions are written for these tests; Rasa and the action server start once
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -275,23 +274,13 @@ def test_rasa_restart_mid_conversation_loses_nothing(client: TestClient, bot_sta
     assert any(card for message in later for card in message["services"])
 
 
-def test_rasa_api_needs_its_token_and_listens_on_loopback_only(bot_stack: BotStack) -> None:
-    base = bot_stack.settings.rasa_url
-    assert httpx.get(f"{base}/conversations/someone/tracker").status_code in (401, 403)
-    assert httpx.get(f"{base}/conversations/someone/tracker", params={"token": bot_stack.settings.rasa_token}).status_code == 200
-    address = socket.gethostbyname(socket.gethostname())
-    if not address.startswith("127."):
-        for port in (bot_stack.rasa_port, bot_stack.actions_port):
-            with socket.socket() as sock, pytest.raises(OSError):
-                sock.settimeout(2)
-                sock.connect((address, port))
-
-
 def test_health_reports_every_part(client: TestClient) -> None:
     body = client.get("/api/health").json()
     assert body == {"status": "ok", "checks": body["checks"]}
     assert set(body["checks"]) == {"database", "search", "rasa", "action_server"}
     assert json.dumps(body).count("ok") >= 5
+    ready = client.get("/api/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["rasa"] == "ok"
 
 
 def test_the_clients_language_decides_only_what_the_text_cannot(client: TestClient) -> None:

@@ -1,5 +1,5 @@
-"""The counsellor console through the real application and database: every console
-route for every role, what each organisation may see, the internal-instructions canary
+"""The counsellor console through the real application and database (every route for
+every role: tests/test_route_matrix.py): what each organisation may see, the internal-instructions canary
 on every citizen route and export, and the chat's queue contracts (queue status, the
 counsellor's reply as a message, the satisfaction payload)."""
 
@@ -146,45 +146,6 @@ def _request(client: TestClient, person: Person, method: str, path: str, data: d
         return status
     response = client.request(method, path, headers=headers, data=data, follow_redirects=False)
     return response.status_code
-
-
-ROLES = ("anonymous", "counsellor_a", "counsellor_b", "supervisor_a", "editor_a", "admin")
-
-
-def _matrix(world: World) -> list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]]:
-    """(method, path, form, expected status per ROLES)."""
-    a = world.assigned.id
-    return [
-        ("GET", "/console", None, (303, 200, 200, 200, 200, 200)),
-        ("GET", "/console/queue", None, (303, 200, 200, 200, 403, 200)),
-        ("GET", "/console/queue/events", None, (401, 200, 200, 200, 403, 200)),
-        ("GET", "/console/profile", None, (303, 200, 200, 200, 403, 200)),
-        ("POST", "/console/heartbeat", None, (401, 200, 200, 200, 403, 200)),
-        ("POST", "/console/presence", {"status": "online"}, (303, 303, 303, 303, 403, 303)),
-        ("GET", f"/console/tickets/{a}", None, (303, 200, 403, 200, 403, 200)),
-        ("GET", f"/console/tickets/{a}/events", None, (401, 200, 403, 200, 403, 200)),
-        ("GET", f"/console/tickets/{a}/transcript", None, (303, 200, 403, 200, 403, 200)),
-        ("POST", f"/console/tickets/{a}/notes", {"text": "muistiin"}, (303, 303, 403, 303, 403, 303)),
-        ("POST", f"/console/tickets/{a}/reply", {"text": "Hei!"}, (303, 303, 403, 303, 403, 303)),
-        ("GET", f"/console/tickets/{world.waiting.id}", None, (303, 200, 200, 200, 403, 200)),
-        ("GET", "/console/canned", None, (303, 403, 403, 200, 403, 200)),
-        ("POST", "/console/canned", {"organisation_id": "te", "language": "fi", "title": "T", "text": "Hei"}, (303, 403, 403, 303, 403, 303)),
-        ("POST", "/console/canned", {"organisation_id": "ohjaamo", "language": "fi", "title": "T", "text": "Hei"}, (303, 403, 403, 403, 403, 303)),
-        ("GET", "/console/figures", None, (303, 403, 403, 200, 403, 200)),
-        ("GET", "/console/figures?organisation=ohjaamo", None, (303, 403, 403, 403, 403, 200)),
-        ("GET", "/console/figures.json?organisation=te", None, (401, 403, 403, 200, 403, 200)),
-        ("GET", "/console/figures.json?organisation=ohjaamo", None, (401, 403, 403, 403, 403, 200)),
-    ]
-
-
-def test_route_role_matrix(client: TestClient, people: dict[str, Person], world: World) -> None:
-    failures = []
-    for method, path, form, expected in _matrix(world):
-        for role, status in zip(ROLES, expected, strict=True):
-            got = _request(client, people[role], method, path, form)
-            if got != status:
-                failures.append(f"{method} {path} as {role}: {got}, expected {status}")
-    assert not failures, "\n".join(failures)
 
 
 def test_transfer_decision_only_by_the_receiver(client: TestClient, people: dict[str, Person], world: World) -> None:

@@ -1,5 +1,5 @@
-"""The content REST API and console pages through the real app and database: the
-route × role matrix, CSRF, conflicts, bad input, escaping, freshness notices,
+"""The content REST API and console pages through the real app and database (the
+route × role matrix is tests/test_route_matrix.py): CSRF, conflicts, bad input, escaping, freshness notices,
 import/export and the inbox."""
 
 from __future__ import annotations
@@ -76,85 +76,6 @@ def _draft(staff: dict[str, Staff], service_id: str) -> dict[str, Any]:
     response = staff["editor_a"].request("POST", f"/api/content/services/{service_id}/drafts")
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-EVERYONE = ("anonymous", "editor_a", "editor_b", "approver", "counsellor", "admin")
-
-
-def test_route_role_matrix(staff: dict[str, Staff], content_sessions: sessionmaker[Session]) -> None:
-    service = _service(content_sessions, "helsinki", 0)
-    draft = _draft(staff, service)
-    version = draft["id"]
-
-    def lock() -> int:
-        return int(staff["admin"].request("GET", f"/api/content/versions/{version}").json()["lock"])
-
-    faq_body = {"organisation_id": "helsinki", "language": "fi", "question": "Mistä saan apua?", "answer": "Ohjaamosta."}
-    faq_id = staff["admin"].request("POST", "/api/content/faq", json=faq_body).json()["id"]
-    counter = iter(range(1000))
-
-    def new_service() -> dict[str, Any]:
-        return {"json": {"organisation_id": "helsinki", "id": f"editor:matrix-{next(counter)}",
-                         "content": {"texts": {"fi": {"name": "Uusi palvelu"}}}}}  # fmt: skip
-
-    def faq_update() -> dict[str, Any]:
-        current = next(f for f in staff["admin"].request("GET", "/api/content/faq").json() if f["id"] == faq_id)
-        return {"json": {"lock": current["lock"], "language": "fi", "question": "Mistä saan apua nopeasti?", "answer": "Ohjaamosta."}}
-    # (method, path, body factory, {role: expected status}); unlisted signed-in roles expect 403.
-    matrix: list[tuple[str, str, Any, dict[str, int]]] = [
-        ("GET", "/api/content/services", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/api/content/services/{service}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/api/content/services/{service}/instructions", None,
-         {"editor_a": 200, "editor_b": 200, "approver": 200, "counsellor": 200, "admin": 200}),
-        ("GET", f"/api/content/services/{service}/versions", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("POST", f"/api/content/services/{service}/drafts", None, {"editor_a": 200, "admin": 200}),
-        ("PUT", f"/api/content/versions/{version}", lambda: {"json": {"lock": lock(), "content": draft["content"]}},
-         {"editor_a": 200, "admin": 200}),
-        ("GET", f"/api/content/versions/{version}/diff", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        # The draft is not ready for review: a role that may publish gets 409, the others 403.
-        ("POST", f"/api/content/versions/{version}/publish", None, {"approver": 409, "admin": 409}),
-        ("POST", f"/api/content/versions/{version}/return", None, {"approver": 409, "admin": 409}),
-        ("POST", f"/api/content/services/{service}/review", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("POST", f"/api/content/services/{service}/status", lambda: {"json": {"action": "hold"}}, {"approver": 200, "admin": 200}),
-        ("POST", f"/api/content/services/{service}/status", lambda: {"json": {"action": "restore"}}, {"approver": 200, "admin": 200}),
-        ("GET", f"/api/content/audit?service_id={service}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("GET", "/api/content/audit", None, {"admin": 200}),
-        ("POST", "/api/content/services", new_service, {"editor_a": 201, "admin": 201}),
-        ("POST", f"/api/content/services/{service}/synonyms", lambda: {"json": {"language": "fi", "synonym": "apu"}},
-         {"editor_a": 200, "admin": 200}),
-        ("POST", f"/api/content/versions/{version}/submit", None, {"editor_a": 200, "admin": 409}),  # then it is not a draft
-        ("PUT", f"/api/content/faq/{faq_id}", faq_update, {"editor_a": 200, "admin": 200}),
-        ("POST", f"/api/content/faq/{faq_id}/status", lambda: {"json": {"status": "archived"}}, {"approver": 200, "admin": 200}),
-        ("GET", "/api/content/faq", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("POST", "/api/content/faq", lambda: {"json": faq_body}, {"editor_a": 201, "admin": 201}),
-        ("GET", "/api/content/inbox", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", "/api/content/notifications", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", "/api/content/export?format=csv", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("POST", "/api/content/import?dry_run=true", lambda: {"content": b"", "headers": {"content-type": "text/plain"}},
-         {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", "/content", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/content/services/{service}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/content/versions/{version}", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/content/services/{service}/history", None, {"editor_a": 200, "approver": 200, "admin": 200}),
-        ("GET", f"/content/services/{service}/instructions", None,
-         {"editor_a": 200, "editor_b": 200, "approver": 200, "counsellor": 200, "admin": 200}),
-        ("GET", "/content/faq", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-        ("GET", "/content/inbox", None, {"editor_a": 200, "editor_b": 200, "approver": 200, "admin": 200}),
-    ]
-    failures = []
-    checked = 0
-    for method, path, body, allowed in matrix:
-        for role in EVERYONE:
-            expected = allowed.get(role, 403)
-            if role == "anonymous":
-                expected = 303 if path.startswith("/content") else 401
-            kwargs = body() if body else {}
-            response = staff[role].request(method, path, **kwargs)
-            checked += 1
-            if response.status_code != expected:
-                failures.append(f"{role:10} {method} {path}: {response.status_code}, expected {expected} ({response.text[:120]})")
-    assert not failures, "\n".join(failures)
-    assert checked == len(matrix) * len(EVERYONE)
 
 
 def test_editor_of_another_organisation_lists_only_its_own_services(staff: dict[str, Staff]) -> None:

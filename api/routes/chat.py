@@ -85,6 +85,9 @@ async def post_message(
     body: ChatRequest, chat: ChatDep, request: Request, response: Response, token: TokenHeader = None
 ) -> ChatResponse:
     if body.conversation_id:
+        # The token first: a caller without it must not spend the conversation's allowance
+        # (knowing an id would be enough to silence its citizen with 429s).
+        await chat.check_access(conversation_id=body.conversation_id, token=token)
         wait = request.app.state.conversation_limits.take(body.conversation_id)
         if wait > 0:
             raise HTTPException(429, "too many messages in this conversation; wait a moment", {"Retry-After": str(max(1, round(wait)))})
