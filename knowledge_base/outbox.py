@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, exists, select
+from sqlalchemy import and_, case, exists, select, true
 from sqlalchemy.orm import Session
 
 from knowledge_base.errors import NotFound
-from knowledge_base.models import Conversation, Message, OutboxItem
+from knowledge_base.models import Conversation, Handover, Message, OutboxItem
 
 PENDING = "pending"
 SENT = "sent"
@@ -101,11 +102,20 @@ class DeadLetter:
     created_at: datetime
 
 
-def dead_letters(*, session: Session, limit: int = 200) -> list[DeadLetter]:
+def _handled_by(organisations: frozenset[str] | None) -> Any:
+    """Messages of conversations whose ticket one of `organisations` handles (None: all)."""
+    if organisations is None:
+        return true()
+    return exists().where(Handover.conversation_id == Message.conversation_id, Handover.organisation_id.in_(organisations))
+
+
+def dead_letters(*, session: Session, organisations: frozenset[str] | None, limit: int = 200) -> list[DeadLetter]:
+    """Undelivered messages a staff member may see: those of conversations their
+    organisations handle; every one for a platform admin (`organisations` None)."""
     rows = session.execute(
         select(OutboxItem, Message)
         .join(Message, Message.id == OutboxItem.message_id)
-        .where(OutboxItem.status == DEAD)
+        .where(OutboxItem.status == DEAD, _handled_by(organisations))
         .order_by(OutboxItem.id.desc())
         .limit(limit)
     )
@@ -115,9 +125,13 @@ def dead_letters(*, session: Session, limit: int = 200) -> list[DeadLetter]:
     ]
 
 
-def retry_dead(*, session: Session, item_id: int, now: datetime) -> None:
+def retry_dead(*, session: Session, item_id: int, organisations: frozenset[str] | None, now: datetime) -> None:
     """A counsellor's 'try again': the dead letter gets a fresh set of attempts."""
-    item = session.scalar(select(OutboxItem).where(and_(OutboxItem.id == item_id, OutboxItem.status == DEAD)))
+    item = session.scalar(
+        select(OutboxItem)
+        .join(Message, Message.id == OutboxItem.message_id)
+        .where(and_(OutboxItem.id == item_id, OutboxItem.status == DEAD, _handled_by(organisations)))
+    )
     if item is None:
         raise NotFound("no such dead letter")
     item.status = PENDING

@@ -16,7 +16,9 @@ from knowledge_base import conversations as store
 from knowledge_base import leases, outbox
 from knowledge_base.bootstrap import open_store
 from knowledge_base.i18n import Catalogue
-from knowledge_base.models import OutboxItem
+from knowledge_base.errors import NotFound
+from knowledge_base.organisations import seed_organisations
+from knowledge_base.models import Handover, Message, OutboxItem
 from knowledge_base.settings import Settings
 from knowledge_base.telegram_chats import open_conversation
 
@@ -124,9 +126,20 @@ def test_outbox_collects_outbound_only_keeps_order_per_chat_and_parks_dead_lette
         # The dead letter no longer blocks its chat; a2 goes next.
         later = outbox.due(session=session, channel="telegram", now=NOW + timedelta(seconds=10))
         assert len(later) == 1 and session.get(OutboxItem, later[0].id).chat_ref == "100" and later[0].id != a1.id
-        letters = outbox.dead_letters(session=session)
+        letters = outbox.dead_letters(session=session, organisations=None)  # a platform admin
         assert [(d.text, d.attempts, d.last_error) for d in letters] == [("a1", 3, "NetworkError: Bad Gateway")]
-        outbox.retry_dead(session=session, item_id=a1.id, now=NOW)
+        # Counsellors see the dead letters of the conversations their organisation handles only.
+        assert outbox.dead_letters(session=session, organisations=frozenset({"te"})) == []
+        conversation_id = session.get(Message, a1.message_id).conversation_id
+        seed_organisations(session=session, data_dir=Settings().data_dir)
+        session.add(Handover(conversation_id=conversation_id, reason="requested", language="fi", status="assigned",
+                             organisation_id="te", created_at=NOW, updated_at=NOW))  # fmt: skip
+        session.flush()
+        assert [d.text for d in outbox.dead_letters(session=session, organisations=frozenset({"te"}))] == ["a1"]
+        assert outbox.dead_letters(session=session, organisations=frozenset({"ohjaamo"})) == []
+        with pytest.raises(NotFound):
+            outbox.retry_dead(session=session, item_id=a1.id, organisations=frozenset({"ohjaamo"}), now=NOW)
+        outbox.retry_dead(session=session, item_id=a1.id, organisations=frozenset({"te"}), now=NOW)
         assert (a1.status, a1.attempts) == ("pending", 0)
 
 
