@@ -157,8 +157,11 @@ class _LanguageIndex(NamedTuple):
 
 
 class LexicalIndex:
-    def __init__(self, analyzer: Analyzer, doc_ids: np.ndarray, indexes: dict[str, _LanguageIndex]) -> None:
+    def __init__(
+        self, analyzer: Analyzer, doc_ids: np.ndarray, indexes: dict[str, _LanguageIndex], store: TermStore | None = None
+    ) -> None:
         self._analyzer = analyzer
+        self._store = store
         self._doc_ids = doc_ids
         self._indexes = indexes
         self._vocabulary = frozenset(t for index in indexes.values() for t in index.bm25.vocab_dict if t)
@@ -194,7 +197,7 @@ class LexicalIndex:
             bm25.index(corpus, show_progress=False)
             positions = np.array([row_of[documents[n].doc_id] for n in members], dtype=np.int64)
             indexes[language] = _LanguageIndex(bm25, positions)
-        return cls(analyzer, doc_ids, indexes)
+        return cls(analyzer, doc_ids, indexes, store)
 
     def rebuilt(self, docs: Iterable[tuple[int, str, str]], languages: set[str], store: TermStore) -> LexicalIndex:
         """A copy with only `languages` indexed again from `docs` (all documents), for live
@@ -217,11 +220,18 @@ class LexicalIndex:
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
             bm25.index(corpus, show_progress=False)
             indexes[language] = _LanguageIndex(bm25, np.array([row_of[d.doc_id] for d in members], dtype=np.int64))
-        return LexicalIndex(self._analyzer, doc_ids, indexes)
+        return LexicalIndex(self._analyzer, doc_ids, indexes, store)
 
     @property
     def languages(self) -> list[str]:
         return sorted(self._indexes)
+
+    def terms_of(self, text: str, language: str) -> list[str]:
+        """Index terms of a catalogue-side text, from the shipped terms when they hold it: a
+        Finnish query's lexicon expansion then loads no Swedish or English pipeline (3 s)."""
+        if self._store is None:
+            return self._analyzer.analyze(text, language)
+        return self._store.terms_for([LexicalDocument(0, language, text)])[0]
 
     @property
     def analyzer(self) -> Analyzer:

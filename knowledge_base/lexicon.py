@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +20,6 @@ from pathlib import Path
 import yaml
 
 from knowledge_base.settings import PACKAGE_DIR
-from knowledge_base.text_analysis import Analyzer
 
 DEFAULT_PATH = PACKAGE_DIR / "data" / "query_lexicon.yml"
 # Scripts written without spaces between words: a term matches anywhere.
@@ -47,16 +46,13 @@ _FOLD = str.maketrans(
     }
 )
 
-
 def word_count(text: str) -> int:
     """Words in `text`; in Chinese (no spaces) every two characters count as one word."""
     unspaced = len(_UNSPACED.findall(text))
     return len(re.findall(r"\w+", _UNSPACED.sub(" ", text))) + (unspaced + 1) // 2
 
-
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
-
 
 def _term_pattern(term: str) -> str:
     whole = term.endswith("=")
@@ -67,17 +63,14 @@ def _term_pattern(term: str) -> str:
     start = r"(?<![\w'])" + (_ARABIC_CLITICS if _ARABIC_SCRIPT.search(body) else "")
     return start + body + (r"(?![\w])" if whole else "")
 
-
 @dataclass(frozen=True)
 class Concept:
     name: str
     catalogue: Mapping[str, str]  # catalogue language -> the catalogue's words for it
 
-
 # Besides the question's own language, its words are looked up in these: people in
 # Finland write "Kela", "päiväkoti" or "residence permit" into questions in any language.
 SHARED_LANGUAGES = ("en", "fi")
-
 
 class QueryLexicon:
     def __init__(self, concepts: list[Concept], terms: Mapping[str, list[tuple[str, Concept]]]) -> None:
@@ -128,18 +121,21 @@ class QueryLexicon:
                     found[concept.name] = concept
         return [c for c in self.concepts if c.name in found]
 
-    def expansion(self, text: str, language: str, analyzer: Analyzer) -> list[str]:
-        """Index terms (as `analyzer` makes them for each catalogue language) of the
-        catalogue words of the concepts `text` mentions in `language` or a shared language."""
+    def catalogue_texts(self) -> list[tuple[str, str]]:
+        """(language, words) of every concept: shipped with the catalogue's analysed terms."""
+        return [(lang, words) for concept in self.concepts for lang, words in concept.catalogue.items()]
+
+    def expansion(self, text: str, language: str, terms_of: Callable[[str, str], list[str]]) -> list[str]:
+        """Index terms (`terms_of(words, catalogue language)`) of the catalogue words of
+        the concepts `text` mentions in `language` or a shared language."""
         terms: list[str] = []
         for concept in self.concepts_in(text, (language, *SHARED_LANGUAGES)):
             cached = self._terms.get(concept.name)
             if cached is None:
-                cached = [t for lang, words in concept.catalogue.items() for t in analyzer.analyze(words, lang)]
+                cached = [t for lang, words in concept.catalogue.items() for t in terms_of(words, lang)]
                 cached = self._terms[concept.name] = list(dict.fromkeys(cached))
             terms += cached
         return list(dict.fromkeys(terms))
-
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = DEFAULT_PATH) -> QueryLexicon:

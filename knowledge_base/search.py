@@ -355,7 +355,7 @@ class SearchService:
             dense[service_index] = max(dense.get(service_index, -1.0), score)
         lexical: list[tuple[int, float]] = []
         if snapshot.lexical is not None:
-            expansion = self._lexicon.expansion(text, language, snapshot.lexical.analyzer) if self._lexicon else []
+            expansion = self._lexicon.expansion(text, language, snapshot.lexical.terms_of) if self._lexicon else []
             lexical = snapshot.lexical.search(
                 text, language, LEXICAL_CANDIDATES, expansion, self._settings.lexicon_weight
             )

