@@ -61,6 +61,7 @@ from knowledge_base.bootstrap import ensure_imported, open_store  # noqa: E402
 from knowledge_base.i18n import Catalogue  # noqa: E402
 from knowledge_base.settings import Settings  # noqa: E402
 from tests.bot_stack import BotStack, free_port, start_bot_stack  # noqa: E402
+from tests.processes import descendants, status_kb  # noqa: E402
 
 # A small cycle of realistic turns: situations in five languages, the short answers to the
 # bot's follow-up questions, a thank-you and an information question.
@@ -259,57 +260,14 @@ async def warm_up(base: str, trouble: set[str]) -> Tally:
 # -- processes and memory ------------------------------------------------------------------
 
 
-def _status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 def rss_mb(pid: int | None, with_children: bool = True) -> dict[str, float] | None:
     """Current and peak resident memory of a process and its descendants, in MB."""
     if pid is None:
         return None
-    try:
-        import psutil  # type: ignore[import-not-found]
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            root = psutil.Process(pid)
-            processes = [root, *(root.children(recursive=True) if with_children else [])]
-            current = sum(p.memory_info().rss for p in processes) / 2**20
-            peak = sum(_status_kb(p.pid, "VmHWM") for p in processes) / 1024
-            return {"rss": round(current, 1), "peak": round(peak, 1), "processes": len(processes), "via": "psutil"}
-        except psutil.Error:
-            return None
-    pids = [pid]
-    if with_children:
-        queue = [pid]
-        while queue:
-            kids = _children(queue.pop())
-            pids += kids
-            queue += kids
-    current = sum(_status_kb(p, "VmRSS") for p in pids) / 1024
-    peak = sum(_status_kb(p, "VmHWM") for p in pids) / 1024
-    return {"rss": round(current, 1), "peak": round(peak, 1), "processes": len(pids), "via": "/proc"}
+    pids = [pid, *(descendants(pid) if with_children else [])]
+    current = sum(status_kb(p, "VmRSS") for p in pids) / 1024
+    peak = sum(status_kb(p, "VmHWM") for p in pids) / 1024
+    return {"rss": round(current, 1), "peak": round(peak, 1), "processes": len(pids)}
 
 
 def memory(stack: BotStack) -> dict[str, Any]:

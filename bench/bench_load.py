@@ -69,6 +69,7 @@ from knowledge_base import rasa_project  # noqa: E402
 from knowledge_base.bootstrap import ensure_imported, open_store  # noqa: E402
 from knowledge_base.settings import REPO_DIR, Settings  # noqa: E402
 from tests.bot_stack import free_port, wait_until  # noqa: E402
+from tests.processes import children  # noqa: E402
 
 TARGET_CONVERSATIONS = 100
 TARGET_P95_MS = 500.0
@@ -178,16 +179,6 @@ def start_product(args: argparse.Namespace, work: Path) -> Product:
 # -- CPU and memory from /proc ---------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found.extend(int(child) for child in children.read_text().split())
-        except OSError:
-            pass
-    return found
-
-
 def _service_of(pid: int) -> str:
     """Which of the supervisor's processes this is, from its command line."""
     try:
@@ -254,7 +245,7 @@ class Sampler:
             return
         for process in self.product.processes.values():
             self._measure(process.pid, "supervisor")
-            for child in _children(process.pid):
+            for child in children(process.pid):
                 service = _service_of(child)
                 for pid in _tree(child):  # the API's workers count as "api"
                     self._measure(pid, service)

@@ -32,6 +32,7 @@ from knowledge_base.db import make_engine, make_sessionmaker
 from knowledge_base.models import Conversation, Message
 from knowledge_base.settings import REPO_DIR, Settings
 from tests.bot_stack import free_port
+from tests.processes import children
 from tests.distributed_stack import TOKEN_HEADER, api_env, fresh_database, staff_cookie_headers, workers_seen
 from tests.queue_factories import staff
 
@@ -43,21 +44,6 @@ MAX_UNANSWERED = 2  # a person who got "one moment" writes once more, then waits
 
 
 # -- processes ----------------------------------------------------------------------------
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 def _cmdline(pid: int) -> str:
@@ -82,14 +68,14 @@ class Product:
     def child(self, name: str) -> int:
         """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa'."""
         marks = {"api": " -m api", "actions": "actions.server", "rasa": "rasa run"}
-        for pid in _children(self.supervisor.pid):
+        for pid in children(self.supervisor.pid):
             line = _cmdline(pid)
             if marks[name] in line and (name != "api" or line.rstrip().endswith("-m api")):
                 return pid
         raise AssertionError(f"no {name} process under the supervisor")
 
     def api_workers(self) -> list[int]:
-        return [pid for pid in _children(self.child("api")) if "spawn_main" in _cmdline(pid)]
+        return [pid for pid in children(self.child("api")) if "spawn_main" in _cmdline(pid)]
 
     def rasa_up(self) -> bool:
         try:
