@@ -37,7 +37,7 @@ from knowledge_base import accounts, clicks, content, faq, outbox, queue, queue_
 from knowledge_base import conversations as store
 from knowledge_base.accounts import Principal
 from knowledge_base.bootstrap import ensure_imported, open_store
-from knowledge_base.models import FaqAnswer, Service, ServiceText, ServiceVersion
+from knowledge_base.models import FaqAnswer, Handover, Service, ServiceText, ServiceVersion
 from knowledge_base.settings import Settings
 from tests.queue_factories import citizen, staff
 
@@ -226,6 +226,9 @@ class World:
             outbox.collect(session=session, channel="telegram", now=_now())
             item = next(i for i in outbox.due(session=session, channel="telegram", now=_now()) if i.chat_ref == conversation.external_ref)
             outbox.mark_failed(item=item, error="403 blocked", now=_now(), retry_in=None, max_attempts=1)
+            # Handled by the callers' organisation: dead letters are scoped to it.
+            session.add(Handover(conversation_id=conversation.id, reason="requested", language="fi", status="assigned",
+                                 organisation_id="te", created_at=_now(), updated_at=_now()))  # fmt: skip
             return {"item": item.id}
 
         return self.run(work)

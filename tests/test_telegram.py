@@ -26,7 +26,7 @@ from knowledge_base import accounts
 from knowledge_base.db import make_sessionmaker
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES
-from knowledge_base.models import Conversation, Lease, Message, OutboxItem
+from knowledge_base.models import Conversation, Handover, Lease, Message, OutboxItem
 from tests.bot_stack import BotStack
 from tests.fake_telegram import FakeTelegram, Failure, callback_update, fake_telegram, photo_update, sticker_update, text_update
 from tests.live_server import LiveServer, live_server, wait_for
@@ -278,6 +278,9 @@ def test_a_message_that_keeps_failing_becomes_a_dead_letter_counsellors_see_and_
 
     with db() as session:
         accounts.add_user(session, email="tg@x.fi", name="TG Counsellor", password=PASSWORD, roles=[("helsinki", "counsellor")], now=datetime.now(UTC))
+        # The counsellor's organisation handles the conversation: dead letters are scoped to it.
+        session.add(Handover(conversation_id=conversation_of(db, chat).id, reason="requested", language="fi", status="assigned",
+                             organisation_id="helsinki", created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))  # fmt: skip
         session.commit()
     with httpx.Client(base_url=api.url, follow_redirects=True, timeout=10) as browser:
         form = browser.get("/console/login")
