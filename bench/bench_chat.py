@@ -487,10 +487,15 @@ def main() -> int:
             thread.join(timeout=30)
         if stack is not None:
             stack.stop()
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        drop_work_dir(work, args.keep)
+
+
+def drop_work_dir(work: Path, keep: bool) -> None:
+    """Remove a bench's temporary state and logs, unless asked to keep them (--keep)."""
+    if keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

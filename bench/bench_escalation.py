@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_chat import git_commit, percentile, serve_api  # noqa: E402
+from bench_chat import drop_work_dir, git_commit, percentile, serve_api  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from api.auth import SESSION_COOKIE  # noqa: E402
@@ -379,8 +378,7 @@ def main() -> int:
             thread.join(timeout=30)
         if stack is not None:
             stack.stop()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        drop_work_dir(work, args.keep)
     return 0
 
 

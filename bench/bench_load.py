@@ -57,6 +57,7 @@ from bench_chat import (  # noqa: E402
     THINK_MIN,
     Tally,
     User,
+    drop_work_dir,
     git_commit,
     paced_user,
     SEED as CHAT_SEED,
@@ -515,10 +516,7 @@ def main() -> int:
     finally:
         if product is not None:
             product.stop()
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        drop_work_dir(work, args.keep)
 
 
 if __name__ == "__main__":
