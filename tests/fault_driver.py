@@ -38,7 +38,6 @@ from tests.distributed_stack import TOKEN_HEADER, api_env, fresh_database, staff
 from tests.queue_factories import staff
 
 START_SECONDS = 300
-RASA_SERVERS = 2  # as the product runs by default: the drill kills the first one
 TEXTS = ["jäin työttömäksi ja olen 24", "missä voin opiskella suomea?", "etsin töitä Helsingistä"]
 NOT_ANSWERS = ("bot.one_moment",)  # "one moment" is a holding reply, not an answer
 FAILED_TURNS = ("bot.one_moment", "bot.lookup_failed")
@@ -58,7 +57,7 @@ def _cmdline(pid: int) -> str:
 @dataclass
 class Product:
     url: str
-    rasa_url: str
+    rasa_url: str  # the drill kills the Rasa server on this port
     actions_url: str
     rasa_token: str
     database_url: str
@@ -66,10 +65,11 @@ class Product:
     log: Path
     sessions: sessionmaker[Session]
     rasa_engine: Engine
+    rasa_servers: int = 1
 
     def child(self, name: str) -> int:
         """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa' (the Rasa
-        server on the port of rasa_url; the product runs RASA_SERVERS of them)."""
+        server on the port of rasa_url, of the `rasa_servers` the product runs)."""
         marks = {"api": " -m api", "actions": "actions.server", "rasa": "rasa run"}
         for pid in children(self.supervisor.pid):
             line = _cmdline(pid)
@@ -87,7 +87,7 @@ class Product:
         try:
             return all(
                 httpx.get(f"{url}/status", params={"token": self.rasa_token}, timeout=3).status_code == 200
-                for url in rasa_project.rasa_urls(Settings(rasa_url=self.rasa_url, rasa_servers=RASA_SERVERS))
+                for url in rasa_project.rasa_urls(Settings(rasa_url=self.rasa_url, rasa_servers=self.rasa_servers))
             )
         except httpx.HTTPError:
             return False
@@ -118,7 +118,7 @@ def _wait(condition: Callable[[], object], seconds: float, what: str, product: P
 
 
 @contextmanager
-def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: int = 2) -> Iterator[Product]:
+def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: int = 2, rasa_servers: int = 1) -> Iterator[Product]:
     """The product as `scripts/run.sh` runs it (the supervisor), on free ports, over a
     fresh PostgreSQL database, with the Rasa model copied in (no training)."""
     repo = Settings()
@@ -132,7 +132,7 @@ def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: in
     with fresh_database(admin_url, prefix="opastin_kill9") as database_url:
         env = api_env(
             database_url=database_url, redis_url=redis_url, state_dir=str(state_dir), port=api_port, workers=workers,
-            rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_servers=RASA_SERVERS,
+            rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_servers=rasa_servers,
             action_server_url=f"http://127.0.0.1:{actions_port}", rasa_token=token,
             retry_interval_seconds=0.5, queue_business_hours=False, queue_auto_assign=False,
         )  # fmt: skip
@@ -146,7 +146,7 @@ def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: in
         rasa_engine = create_engine(database_url + "_rasa")
         product = Product(
             f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token,
-            database_url, supervisor, log, make_sessionmaker(engine), rasa_engine,
+            database_url, supervisor, log, make_sessionmaker(engine), rasa_engine, rasa_servers,
         )  # fmt: skip
         try:
             _wait(product.rasa_up, START_SECONDS, "Rasa up", product)
