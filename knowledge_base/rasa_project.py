@@ -3,10 +3,12 @@ Rasa lives in its own venv (.venv-rasa, Python 3.10) and is only ever run as a p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import secrets
+import sqlite3
 import string
 import subprocess
 from pathlib import Path
@@ -131,18 +133,28 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             RASA_TRACKER_PASSWORD=url.password or "",
         )
     else:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
         env.update(
             RASA_TRACKER_DIALECT="sqlite",
             RASA_TRACKER_HOST="",
             RASA_TRACKER_PORT="",
-            RASA_TRACKER_DB=str(settings.state_dir / "rasa-tracker.sqlite3"),
+            RASA_TRACKER_DB=str(sqlite_tracker_store(settings)),
             RASA_TRACKER_USER="",
             RASA_TRACKER_PASSWORD="",
             RASA_TRACKER_LOGIN_DB="",
         )
     env.update(lock_store_env(settings))
     return env
+
+
+def sqlite_tracker_store(settings: Settings) -> Path:
+    """The embedded tracker store's file, in write-ahead-log mode (kept by the file): the
+    Rasa servers share it, and in SQLite's default mode each one's reads of a tracker
+    block the other's writes, which then sleep and retry."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.state_dir / "rasa-tracker.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    return path
 
 
 def lock_store_env(settings: Settings) -> dict[str, str]:

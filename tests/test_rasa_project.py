@@ -91,3 +91,15 @@ def test_rasa_servers_sit_on_consecutive_ports_and_a_conversation_keeps_its_serv
     shares = Counter(client.server_for(s) for s in senders)
     assert set(shares) == set(rasa_project.rasa_urls(settings))
     assert min(shares.values()) > 800  # an even share is 1,000
+
+
+def test_the_embedded_tracker_store_is_in_wal_mode_for_several_rasa_servers(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = rasa_project.rasa_env(Settings(state_dir=tmp_path, database_url=None))
+    assert env["RASA_TRACKER_DIALECT"] == "sqlite"
+    connection = sqlite3.connect(env["RASA_TRACKER_DB"])
+    try:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        connection.close()
