@@ -60,9 +60,11 @@ class RasaClient:
             raise UpstreamUnavailable(f"Rasa did not parse: {type(error).__name__}") from error
         return dict(response.json())
 
-    async def is_up(self) -> bool:
-        """Every server answers: a conversation whose server is down waits ("one moment")."""
-        return all(await asyncio.gather(*(self._server_is_up(url) for url in self._base_urls)))
+    async def servers_up(self) -> tuple[int, int]:
+        """(servers answering, servers). A conversation whose server is down waits ("one
+        moment") and is answered when it is back; the others go on."""
+        answers = await asyncio.gather(*(self._server_is_up(url) for url in self._base_urls))
+        return sum(answers), len(answers)
 
     async def _server_is_up(self, base_url: str) -> bool:
         try:
