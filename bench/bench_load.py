@@ -6,13 +6,11 @@
         [--out bench/results/load.json] [--plot bench/results/load.png]
 
 The product runs under `python -m api.supervisor` (the API, the action server and its Rasa
-servers) over
-a fresh state folder and free loopback ports; the trained model is copied in with its
-fingerprint, so nothing is trained. `--mode embedded`: SQLite in the state folder, one API process.
+servers) over a fresh state folder and free loopback ports; the trained model is copied in
+with its fingerprint, so nothing is trained. `--mode embedded`: SQLite in the state folder, one API process.
 `--mode distributed`: a fresh PostgreSQL database (DATABASE_URL; Rasa's tracker store in its
 own `<name>_rasa`), Redis (REDIS_URL, database --redis-db) and OPASTIN_API_WORKERS=--workers;
-`--url` measures a product
-that is already running instead (its processes are then not measured).
+`--url` measures a product that is already running instead (its processes are then not measured).
 
 Per level: turns/s answered within the level's time, p50/p95/p99 latency of POST /api/chat, errors (transport or
 non-200) and degraded answers ("one moment" while Rasa is busy or down, "lookup failed"),
