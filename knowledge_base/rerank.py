@@ -2,8 +2,8 @@
 
 Fusion (hybrid.reciprocal_rank_fusion) sees only two ranks per service. The reranker also
 sees how strong and how far apart the scores are, whether the service's text uses the
-catalogue words of the concepts the question names (lexicon), what kind of service it is and whether its text is
-in the question's language. Weights are fitted on the development set by
+catalogue words of the concepts the question names (lexicon), what kind of service it is
+and whether its text is in the question's language. Weights are fitted on the development set by
 bench/bench_search_quality.py --write-reranker (leave-situations-out cross-validation
 reports the honest number) and shipped as data/reranker.json. Nothing here knows a service
 id or a question: the features are the same for every service.
@@ -34,7 +34,7 @@ class CandidateFeatures:
     lexical_share: float  # BM25 score / the query's best BM25 score; 0 when not matched
     lexical_rank: int  # 1-based; LEXICAL_MISSING_RANK when not matched
     fused: float  # reciprocal rank fusion score scaled to 1 for first in both rankings
-    concept_share: float  # share of the question's lexicon concepts whose catalogue words the service text uses
+    concept_share: float  # share of the question's lexicon concepts whose catalogue words the text uses
     question_concepts: int  # lexicon concepts the question names
     national: bool  # a national general description rather than a local service
     own_language: bool  # the service has text in the question's language
