@@ -32,7 +32,7 @@ from api.channels import allow_widget_origins, end_idle_web_conversations, start
 from api.security import RateLimit, RequestSizeLimit, SecurityHeaders, TokenBuckets
 from api.worker_id import WorkerHeader
 from api.routes import about, chat, console, content, content_pages, dead_letters, health, search, services, telegram, widget
-from knowledge_base import leases, queue
+from knowledge_base import leases, queue, rasa_project
 from knowledge_base.bootstrap import ensure_imported, open_store
 from knowledge_base.freshness import run_freshness_job
 from knowledge_base.live_index import open_live_search
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.info("search ready over %d services", app.state.search.service_count)
         http = httpx.AsyncClient()
         app.state.http = http
-        app.state.rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
+        app.state.rasa = RasaClient(http, rasa_project.rasa_urls(settings), settings.rasa_token, settings.rasa_timeout_seconds)
         # Embedded: in-process events and locks; with REDIS_URL, shared by every worker.
         app.state.notifier = make_notifier(settings)
         await app.state.notifier.start()

@@ -67,10 +67,15 @@ def product_processes(settings: Settings) -> list[ManagedProcess]:
     env = {**os.environ, "OPASTIN_RASA_TOKEN": token}
     # The API first: it answers searches within seconds, while Rasa needs about a minute
     # to load anyway; starting all three at once on 2 cores slowed the API's start 2-3x.
+    rasa_env = rasa_project.rasa_env(settings)
+    rasa_urls = rasa_project.rasa_urls(settings)
     return [
         ManagedProcess("api", [python, "-m", "api"], env, ready_port=(settings.api_host, settings.api_port)),
         ManagedProcess("actions", rasa_project.action_server_argv(python, port_of(settings.action_server_url)), env),
-        ManagedProcess("rasa", rasa_project.server_argv(settings, port_of(settings.rasa_url)), rasa_project.rasa_env(settings)),
+        *(
+            ManagedProcess("rasa" if len(rasa_urls) == 1 else f"rasa-{i}", rasa_project.server_argv(settings, port_of(url)), rasa_env)
+            for i, url in enumerate(rasa_urls)
+        ),
     ]
 
 

@@ -39,18 +39,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "faults.json")
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--with-counsellor", type=int, default=4)
+    parser.add_argument("--rasa-servers", type=int, default=2, help="Rasa servers the product runs (the first is killed)")
     args = parser.parse_args()
     configure_logging()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="opastin-faults-") as state:
-        with running_product(POSTGRES_ADMIN_URL, REDIS_TEST_URL, Path(state)) as product:
+        with running_product(POSTGRES_ADMIN_URL, REDIS_TEST_URL, Path(state), rasa_servers=args.rasa_servers) as product:
             result = drill(product, conversations=args.conversations, with_counsellor=args.with_counsellor)
     print(report(result))
     record = {
         "bench": "faults",
         "commit": git_commit(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "mode": "distributed: PostgreSQL + Redis, 2 API workers, under api.supervisor",
+        "mode": f"distributed: PostgreSQL + Redis, 2 API workers, {args.rasa_servers} Rasa servers, under api.supervisor",
         "conversations": args.conversations,
         "with_counsellor": args.with_counsellor,
         "load_average_before": [round(x, 2) for x in load_before],

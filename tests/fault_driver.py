@@ -31,6 +31,7 @@ from knowledge_base import accounts, queue, rasa_project
 from knowledge_base.db import make_engine, make_sessionmaker
 from knowledge_base.models import Conversation, Message
 from knowledge_base.settings import REPO_DIR, Settings
+from api.supervisor import port_of
 from tests.bot_stack import free_port
 from tests.processes import children
 from tests.distributed_stack import TOKEN_HEADER, api_env, fresh_database, staff_cookie_headers, workers_seen
@@ -56,7 +57,7 @@ def _cmdline(pid: int) -> str:
 @dataclass
 class Product:
     url: str
-    rasa_url: str
+    rasa_url: str  # the drill kills the Rasa server on this port
     actions_url: str
     rasa_token: str
     database_url: str
@@ -64,12 +65,16 @@ class Product:
     log: Path
     sessions: sessionmaker[Session]
     rasa_engine: Engine
+    rasa_servers: int = 1
 
     def child(self, name: str) -> int:
-        """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa'."""
+        """The pid of a service the supervisor runs: 'api', 'actions' or 'rasa' (the Rasa
+        server on the port of rasa_url, of the `rasa_servers` the product runs)."""
         marks = {"api": " -m api", "actions": "actions.server", "rasa": "rasa run"}
         for pid in children(self.supervisor.pid):
             line = _cmdline(pid)
+            if name == "rasa" and f"--port {port_of(self.rasa_url)} " not in line + " ":
+                continue
             if marks[name] in line and (name != "api" or line.rstrip().endswith("-m api")):
                 return pid
         raise AssertionError(f"no {name} process under the supervisor")
@@ -78,8 +83,12 @@ class Product:
         return [pid for pid in children(self.child("api")) if "spawn_main" in _cmdline(pid)]
 
     def rasa_up(self) -> bool:
+        """Every Rasa server answers."""
         try:
-            return httpx.get(f"{self.rasa_url}/status", params={"token": self.rasa_token}, timeout=3).status_code == 200
+            return all(
+                httpx.get(f"{url}/status", params={"token": self.rasa_token}, timeout=3).status_code == 200
+                for url in rasa_project.rasa_urls(Settings(rasa_url=self.rasa_url, rasa_servers=self.rasa_servers))
+            )
         except httpx.HTTPError:
             return False
 
@@ -109,7 +118,7 @@ def _wait(condition: Callable[[], object], seconds: float, what: str, product: P
 
 
 @contextmanager
-def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: int = 2) -> Iterator[Product]:
+def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: int = 2, rasa_servers: int = 1) -> Iterator[Product]:
     """The product as `scripts/run.sh` runs it (the supervisor), on free ports, over a
     fresh PostgreSQL database, with the Rasa model copied in (no training)."""
     repo = Settings()
@@ -123,7 +132,8 @@ def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: in
     with fresh_database(admin_url, prefix="opastin_kill9") as database_url:
         env = api_env(
             database_url=database_url, redis_url=redis_url, state_dir=str(state_dir), port=api_port, workers=workers,
-            rasa_url=f"http://127.0.0.1:{rasa_port}", action_server_url=f"http://127.0.0.1:{actions_port}", rasa_token=token,
+            rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_servers=rasa_servers,
+            action_server_url=f"http://127.0.0.1:{actions_port}", rasa_token=token,
             retry_interval_seconds=0.5, queue_business_hours=False, queue_auto_assign=False,
         )  # fmt: skip
         log = state_dir / "supervisor.log"
@@ -136,7 +146,7 @@ def running_product(admin_url: str, redis_url: str, state_dir: Path, workers: in
         rasa_engine = create_engine(database_url + "_rasa")
         product = Product(
             f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token,
-            database_url, supervisor, log, make_sessionmaker(engine), rasa_engine,
+            database_url, supervisor, log, make_sessionmaker(engine), rasa_engine, rasa_servers,
         )  # fmt: skip
         try:
             _wait(product.rasa_up, START_SECONDS, "Rasa up", product)

@@ -1,5 +1,6 @@
 """Rasa's and the action server's ports, on the real processes of `bot_stack`: both
-listen on loopback only, Rasa's HTTP API wants its token, and the action server wants
+listen on loopback only, Rasa's HTTP API and its one channel want its token (Rasa's
+plain `rest` channel is not served), and the action server wants
 its own token, which Rasa sends (bot/endpoints.yml) so the bot still runs its actions."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.rasa_client import CHANNEL_PATH, CHANNEL_TOKEN_HEADER
 from knowledge_base.rasa_project import ACTION_TOKEN_HEADER
 from tests.bot_stack import BotStack
 from tests.proc_sockets import listening_addresses
@@ -41,6 +43,18 @@ def test_rasa_http_api_needs_its_token(bot_stack: BotStack) -> None:
     assert good.status_code == 200 and good.json()["sender_id"] == "someone"
 
 
+def test_rasa_channel_needs_the_token_and_plain_rest_is_gone(bot_stack: BotStack) -> None:
+    base = bot_stack.settings.rasa_url
+    body = {"sender": "ports-intruder", "message": "hei", "metadata": {"language": "fi"}}
+    for headers in ({}, {CHANNEL_TOKEN_HEADER: "wrong"}, {CHANNEL_TOKEN_HEADER: ""}):
+        refused = httpx.post(f"{base}{CHANNEL_PATH}", json=body, headers=headers, timeout=30)
+        assert refused.status_code == 401, refused.text
+    assert httpx.post(f"{base}/webhooks/rest/webhook", json=body, timeout=30).status_code == 404
+    # Nothing refused reached the dialogue: the sender has no events.
+    tracker = httpx.get(f"{base}/conversations/ports-intruder/tracker", params={"token": bot_stack.settings.rasa_token}).json()
+    assert [e for e in tracker["events"] if e["event"] == "user"] == []
+
+
 def test_action_server_refuses_calls_without_its_token(bot_stack: BotStack) -> None:
     base = bot_stack.settings.action_server_url
     assert httpx.get(f"{base}/health").status_code == 200  # the one open route: liveness
@@ -61,7 +75,8 @@ def test_rasa_own_action_calls_carry_the_token(bot_stack: BotStack) -> None:
     before = log.read_text(errors="replace").count("refused POST /webhook")
     sender = f"ports-{uuid.uuid4().hex[:8]}"
     body = {"sender": sender, "message": "jäin työttömäksi, olen 24 ja asun Helsingissä", "metadata": {"language": "fi"}}
-    replies = httpx.post(f"{bot_stack.settings.rasa_url}/webhooks/rest/webhook", json=body, timeout=120).json()
+    headers = {CHANNEL_TOKEN_HEADER: bot_stack.settings.rasa_token}
+    replies = httpx.post(f"{bot_stack.settings.rasa_url}{CHANNEL_PATH}", json=body, headers=headers, timeout=120).json()
     actions = [(r.get("custom") or {}).get("action") for r in replies]
     assert any(name and name.startswith("action_") for name in actions), replies
     assert log.read_text(errors="replace").count("refused POST /webhook") == before

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from api.main import create_app
 from api.routes.chat import TOKEN_HEADER
+from knowledge_base import rasa_project
 from knowledge_base.i18n import Catalogue
 from knowledge_base.models import CounsellorProfile, Handover, Message
 from tests.bot_stack import BotStack
@@ -281,6 +282,20 @@ def test_health_reports_every_part(client: TestClient) -> None:
     assert json.dumps(body).count("ok") >= 5
     ready = client.get("/api/health/ready")
     assert ready.status_code == 200 and ready.json()["checks"]["rasa"] == "ok"
+
+
+def test_one_rasa_server_down_leaves_the_api_ready_but_degraded(bot_stack: BotStack) -> None:
+    """Two Rasa servers configured, the second's port closed: conversations of the first go
+    on, so the worker stays ready; the status page says what is missing."""
+    settings = bot_stack.settings.model_copy(update={"rasa_servers": 2})
+    second = rasa_project.rasa_urls(settings)[1]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(second, timeout=2)
+    with TestClient(create_app(settings)) as two_servers:
+        ready = two_servers.get("/api/health/ready")
+        assert ready.status_code == 200 and ready.json()["checks"]["rasa"] == "ok (1 of 2 servers)"
+        status = two_servers.get("/api/health")
+        assert status.status_code == 503 and status.json()["checks"]["rasa"] == "degraded: 1 of 2 servers"
 
 
 def test_the_clients_language_decides_only_what_the_text_cannot(client: TestClient) -> None:

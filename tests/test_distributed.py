@@ -70,7 +70,7 @@ def dist_api(
     with fresh_database(postgres_server) as database_url:
         env = api_env(
             database_url=database_url, redis_url=redis_url, state_dir=str(state), port=port, workers=2,
-            rasa_url=bot_stack.settings.rasa_url, rasa_token=bot_stack.settings.rasa_token,
+            rasa_url=bot_stack.settings.rasa_url, rasa_servers=1, rasa_token=bot_stack.settings.rasa_token,
             action_server_url=bot_stack.settings.action_server_url, retry_interval_seconds=0.5,
             queue_business_hours=False, queue_auto_assign=False,
         )  # fmt: skip

