@@ -2,12 +2,20 @@
 (bench/queries/<lang>.yml), then report every method on the shared evaluation sets in
 the same run (reported only, never tuned on).
 
-    .venv/bin/python bench/bench_search_quality.py [--write-gate]
+    .venv/bin/python bench/bench_search_quality.py [--write-gate] [--write-reranker]
 
 Prints per-language recall@1/@3/@10 and MRR for dense-only, lexical-only and fused
 retrieval, the chosen fusion, the gate's false rejection and off-topic rejection per
 language and on CLINC out-of-scope; writes bench/results/search_quality.json and, with
 --write-gate, knowledge_base/data/relevance_gate.json.
+
+The reranker (knowledge_base/rerank.py) is a logistic regression over the features of the
+fused top 30 of each dev question, accepted services as positives. Its dev number comes
+from leave-situations-out cross-validation (each situation's questions are ranked by a
+model fitted without any question of that situation), so it does not reward remembering
+which service answers which situation; the model fitted on all of dev is then reported on
+the short questions and the evaluation sets, and with --write-reranker written to
+knowledge_base/data/reranker.json.
 """
 
 from __future__ import annotations
@@ -15,10 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import pickle
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +42,16 @@ from knowledge_base.bootstrap import build_search_service, ensure_imported, open
 from knowledge_base.hybrid import SHORT_WORDS, RelevanceGate, reciprocal_rank_fusion  # noqa: E402
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language  # noqa: E402
 from knowledge_base.lexicon import word_count  # noqa: E402
+from knowledge_base.rerank import CandidateFeatures, Reranker  # noqa: E402
 from knowledge_base.search import SearchService  # noqa: E402
 from knowledge_base.settings import PACKAGE_DIR, Settings  # noqa: E402
 
 MAX_FALSE_REJECTION = 0.05
+RERANK_L2 = 1e-2
+FEATURE_NAMES = [
+    "dense", "dense_gap", "log_dense_rank", "lexical_share", "log_lexical_rank", "fused", "concept_share",
+    "concepts_missing", "national", "own_language", "title_gap", "foreign_dense", "foreign_lexical",
+]  # fmt: skip
 WEIGHT_GRID = [(1.0, 0.0), (0.0, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0), (0.75, 1.0), (0.5, 1.0)]
 K_GRID = [10.0, 30.0, 60.0]
 
@@ -46,9 +62,11 @@ class Case:
     text: str
     accept: set[str]
     exclude: str | None = None
+    situation: str | None = None
     dense: dict[int, float] | None = None
     lexical: list[tuple[int, float]] | None = None
     features: list[float] | None = None
+    candidates: list[tuple[int, CandidateFeatures]] | None = None  # the fused top, reranker features
 
 
 def load_dev(queries_dir: Path) -> tuple[list[Case], list[Case]]:
@@ -58,7 +76,7 @@ def load_dev(queries_dir: Path) -> tuple[list[Case], list[Case]]:
         if not path.exists():
             continue
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        in_scope += [Case(lang, item["text"], set(item["accept"])) for item in data["in_scope"]]
+        in_scope += [Case(lang, item["text"], set(item["accept"]), situation=item.get("situation")) for item in data["in_scope"]]
         off_topic += [Case(lang, text, set()) for text in data["off_topic"]]
     return in_scope, off_topic
 
@@ -71,7 +89,9 @@ def load_short(queries_dir: Path) -> tuple[list[Case], list[Case]]:
     situations = yaml.safe_load((queries_dir / "situations.yml").read_text(encoding="utf-8"))["situations"]
     accept = {s["id"]: set(s["accept"]) for s in situations}
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    in_scope = [Case(lang, text, accept[situation]) for lang, items in data["in_scope"].items() for situation, text in items]
+    in_scope = [
+        Case(lang, text, accept[situation], situation=situation) for lang, items in data["in_scope"].items() for situation, text in items
+    ]
     off_topic = [Case(lang, text, set()) for lang, texts in data["off_topic"].items() for text in texts]
     return in_scope, off_topic
 
@@ -90,7 +110,7 @@ def load_eval(eval_dir: Path) -> dict[str, list[Case]]:
 def prepare(service: SearchService, cases: list[Case]) -> None:
     for case in cases:
         language = detect_language(case.text, fallback=case.lang)
-        case.dense, case.lexical = service.candidates(case.text, language)
+        case.dense, case.lexical, case.candidates = service.candidate_features(case.text, language)
         case.features = service.gate_features(case.dense, case.lexical, language, case.text).vector()
 
 
@@ -104,10 +124,26 @@ def ranking(case: Case, weights: tuple[float, float], k: float) -> list[int]:
     return sorted(fused, key=lambda i: -fused[i])
 
 
-def metrics(service: SearchService, cases: list[Case], weights: tuple[float, float], k: float) -> dict[str, dict[str, float]]:
+def reranked(case: Case, model: Reranker, weights: tuple[float, float], k: float) -> list[int]:
+    """The fused top reordered by the reranker, the rest in fused order (as search does)."""
+    assert case.candidates is not None
+    top = [i for i, _f in sorted(case.candidates, key=lambda c: -model.score_of(c[1].vector()))]
+    seen = set(top)
+    return top + [i for i in ranking(case, weights, k) if i not in seen]
+
+
+def metrics(
+    service: SearchService,
+    cases: list[Case],
+    weights: tuple[float, float],
+    k: float,
+    models: Callable[[Case], Reranker | None] = lambda _case: None,
+) -> dict[str, dict[str, float]]:
     ranks: dict[str, list[int | None]] = defaultdict(list)
     for case in cases:
-        ids = [service._services[i].id for i in ranking(case, weights, k)]  # noqa: SLF001 - bench looks inside
+        model = models(case)
+        order = ranking(case, weights, k) if model is None else reranked(case, model, weights, k)
+        ids = [service._services[i].id for i in order]  # noqa: SLF001 - bench looks inside
         ids = [i for i in ids if i != case.exclude][:10]
         rank = next((n + 1 for n, i in enumerate(ids) if i in case.accept), None)
         ranks[case.lang].append(rank)
@@ -141,6 +177,44 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, lr: float = 0.
     return w, b
 
 
+def candidate_rows(cases: list[Case]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = [], []
+    for case in cases:
+        assert case.candidates is not None
+        for i, features in case.candidates:
+            x.append(features.vector())
+            y.append(1.0 if i in case.accept_positions else 0.0)  # type: ignore[attr-defined]
+    return np.array(x, dtype=float), np.array(y, dtype=float)
+
+
+def fit_reranker(cases: list[Case]) -> Reranker:
+    """Pointwise logistic regression: accepted services of the fused top against the rest."""
+    x, y = candidate_rows(cases)
+    means, scales = x.mean(axis=0), x.std(axis=0) + 1e-9
+    w, b = fit_logistic((x - means) / scales, y, l2=RERANK_L2)
+    return Reranker(tuple(w.tolist()), float(b), tuple(means.tolist()), tuple(scales.tolist()))
+
+
+def cross_validated(cases: list[Case]) -> dict[int, Reranker]:
+    """Leave-situations-out: for each situation, a model fitted on every other situation's
+    questions; keyed by id(case)."""
+    by_situation: dict[str, list[Case]] = defaultdict(list)
+    for case in cases:
+        by_situation[case.situation or case.text].append(case)
+    models: dict[int, Reranker] = {}
+    for situation, held_out in by_situation.items():
+        model = fit_reranker([c for c in cases if (c.situation or c.text) != situation])
+        models.update({id(c): model for c in held_out})
+    return models
+
+
+def mark_accepted(service: SearchService, cases: list[Case]) -> None:
+    """Accepted ids as catalogue positions, for the reranker's labels."""
+    position = {record.id: n for n, record in enumerate(service._services)}  # noqa: SLF001
+    for case in cases:
+        case.accept_positions = {position[i] for i in case.accept if i in position}  # type: ignore[attr-defined]
+
+
 def print_table(title: str, tables: dict[str, dict[str, dict[str, float]]]) -> None:
     langs = sorted({lang for t in tables.values() for lang in t}, key=lambda k: (k == "all", k))
     print(f"\n{title}  (recall@3 / MRR)")
@@ -157,6 +231,8 @@ def main() -> None:
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "search_quality.json")
     parser.add_argument("--write-gate", action="store_true")
+    parser.add_argument("--write-reranker", action="store_true")
+    parser.add_argument("--cases", type=Path, default=None, help="pickle of prepared cases: reused when present, else written")
     args = parser.parse_args()
 
     settings = Settings(state_dir=Path(tempfile.mkdtemp(prefix="opastin-quality-")), relevance_gate=None)
@@ -164,12 +240,19 @@ def main() -> None:
     ensure_imported(sessions, settings)
     service = build_search_service(sessions, settings)
 
-    in_scope, off_topic = load_dev(args.queries)
-    short_in, short_off = load_short(args.queries)
-    evals = load_eval(args.eval_dir)
-    clinc = [Case(r["lang"], r["query"], set()) for r in load_jsonl(args.eval_dir / "eval_clinc_oos.jsonl")]
-    for cases in (in_scope, off_topic, short_in, short_off, clinc, *evals.values()):
-        prepare(service, cases)
+    if args.cases and args.cases.exists():
+        in_scope, off_topic, short_in, short_off, clinc, evals = pickle.loads(args.cases.read_bytes())
+    else:
+        in_scope, off_topic = load_dev(args.queries)
+        short_in, short_off = load_short(args.queries)
+        evals = load_eval(args.eval_dir)
+        clinc = [Case(r["lang"], r["query"], set()) for r in load_jsonl(args.eval_dir / "eval_clinc_oos.jsonl")]
+        for cases in (in_scope, off_topic, short_in, short_off, clinc, *evals.values()):
+            prepare(service, cases)
+        if args.cases:
+            args.cases.write_bytes(pickle.dumps((in_scope, off_topic, short_in, short_off, clinc, evals)))
+    for cases in (in_scope, short_in, *evals.values()):
+        mark_accepted(service, cases)
 
     # Fusion: chosen on the dev set by macro recall@3 over languages.
     grid = {(w, k): macro_r3(metrics(service, in_scope, w, k)) for w in WEIGHT_GRID for k in K_GRID}
@@ -179,17 +262,39 @@ def main() -> None:
         print(f"  dense {w[0]:.2f} lexical {w[1]:.2f} k {k:>4.0f}: {value:.3f}")
     methods = {"dense": ((1.0, 0.0), 60.0), "lexical": ((0.0, 1.0), 60.0), "fused": (best_w, best_k)}
     results: dict[str, object] = {"fusion": {"dense_weight": best_w[0], "lexical_weight": best_w[1], "k": best_k}}
+    # Reranker: the product reranks its own fusion (settings), so it is fitted on that.
+    product = ((service._settings.dense_weight, service._settings.lexical_weight), service._settings.fusion_k)  # noqa: SLF001
+    folds = cross_validated(in_scope)
+    model = fit_reranker(in_scope)
     dev_tables = {name: metrics(service, in_scope, w, k) for name, (w, k) in methods.items()}
-    print_table("dev (bench/queries)", dev_tables)
+    dev_tables["reranked"] = metrics(service, in_scope, *product, lambda case: folds[id(case)])
+    print_table("dev (bench/queries; reranked: leave-situations-out cross-validation)", dev_tables)
+    print(f"macro recall@3 on dev: fused {macro_r3(dev_tables['fused']):.3f}, reranked {macro_r3(dev_tables['reranked']):.3f}")
     results["dev"] = dev_tables
+    results["reranker"] = {
+        "depth": len(in_scope[0].candidates or []),
+        "l2": RERANK_L2,
+        "dev_macro_r3_fused": macro_r3(dev_tables["fused"]),
+        "dev_macro_r3_reranked_cv": macro_r3(dev_tables["reranked"]),
+        "weights": dict(zip(FEATURE_NAMES, model.weights, strict=True)),
+    }
     if short_in:
         short_tables = {name: metrics(service, short_in, w, k) for name, (w, k) in methods.items()}
-        print_table("dev short questions (bench/queries/short.yml)", short_tables)
+        short_tables["reranked"] = metrics(service, short_in, *product, lambda _case: model)
+        print_table("dev short questions (bench/queries/short.yml; reranked: fitted on all dev)", short_tables)
         results["dev_short"] = short_tables
     for set_name, cases in evals.items():
         tables = {name: metrics(service, cases, w, k) for name, (w, k) in methods.items()}
+        tables["reranked"] = metrics(service, cases, *product, lambda _case: model)
         print_table(f"eval: {set_name}", tables)
         results[set_name] = tables
+    if args.write_reranker:
+        out = PACKAGE_DIR / "data" / "reranker.json"
+        out.write_text(
+            model.to_json({"fitted_on": "bench/queries dev set", "features": "rerank.CandidateFeatures", "names": FEATURE_NAMES}),
+            encoding="utf-8",
+        )
+        print(f"wrote {out}")
 
     # Gate: logistic regression on dev in-scope vs off-topic (short questions included);
     # threshold at <= 5% false rejection over all dev in-scope questions.

@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from knowledge_base import repository
 from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
-from knowledge_base.bm25 import LexicalIndex, TermStore, service_documents
+from knowledge_base.bm25 import LexicalIndex, TermStore, document_text, service_documents
 from knowledge_base.embedding import Embedder
 from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
 from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import catalogue_language_order, check_language, detect_language
-from knowledge_base.lexicon import SHARED_LANGUAGES, QueryLexicon, word_count
+from knowledge_base.lexicon import SHARED_LANGUAGES, Concept, QueryLexicon, word_count
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
 from knowledge_base.passages import passages_for_service
+from knowledge_base.rerank import (
+    DENSE_MISSING_RANK,
+    LEXICAL_MISSING_RANK,
+    RERANK_DEPTH,
+    CandidateFeatures,
+    Reranker,
+)
 from knowledge_base.settings import Settings
 from knowledge_base.text_analysis import Analyzer
 from knowledge_base.vector_index import VectorIndex
@@ -51,6 +58,7 @@ def municipality_name(municipality: Municipality, language: str) -> str:
 class _PassageRef:
     service_index: int
     language: str
+    kind: str = "full"
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,16 @@ class _Snapshot:
     faqs: list[FaqEntry]
     faq_vectors: np.ndarray | None
     hidden: frozenset[int] = frozenset()  # positions search must no longer show (archived, on hold)
+    # Lexicon concepts each service's text names, filled as the reranker first meets a
+    # service; a new snapshot starts empty, so changed texts are never judged by old ones.
+    concepts: dict[int, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Retrieved:
+    dense: dict[int, float]  # best cosine per service index
+    dense_title: dict[int, float]  # best cosine over title passages
+    lexical: list[tuple[int, float]]  # BM25, best first
 
 
 class SearchService:
@@ -98,8 +116,11 @@ class SearchService:
         faqs: list[FaqEntry] | None = None,
         lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
         lexicon: QueryLexicon | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self._gate = gate
+        self._reranker = reranker
+        self._catalogue_terms: dict[tuple[str, str], frozenset[str]] = {}  # (concept, language) -> index terms
         self._lexicon = lexicon
         self._embedder = embedder
         self._store = store
@@ -125,7 +146,7 @@ class SearchService:
     ) -> _Snapshot:
         passages = [p for service in services for p in passages_for_service(service.id, service.texts)]
         position = {service.id: i for i, service in enumerate(services)}
-        refs = [_PassageRef(position[p.service_id], p.language) for p in passages]
+        refs = [_PassageRef(position[p.service_id], p.language, p.kind) for p in passages]
         index: VectorIndex | None = None
         if passages:
             vectors = self._store.vectors_for([p.text for p in passages], self._embedder.encode_passages, progress)
@@ -266,6 +287,7 @@ class SearchService:
 
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         lexicon = QueryLexicon.load(settings.query_lexicon) if settings.query_lexicon else None
+        reranker = Reranker.load(settings.reranker) if settings.reranker and settings.reranker.exists() else None
         return cls(
             services=services,
             embedder=embedder,
@@ -279,6 +301,7 @@ class SearchService:
             lexical_rebuilder=rebuild_lexical,
             faqs=published_entries(session),
             lexicon=lexicon,
+            reranker=reranker,
         )
 
     @property
@@ -313,10 +336,10 @@ class SearchService:
         if snapshot.index is None:
             raise IndexNotReady("the catalogue is empty: run `opastin kb import`")
 
-        dense, lexical = self._candidates(snapshot, text, language)
-        fused = self._fuse(dense, lexical)
+        retrieved = self._retrieve(snapshot, text, language)
+        dense, lexical = retrieved.dense, retrieved.lexical
         ranked: list[tuple[float, ServiceRecord]] = []
-        for service_index, score in fused.items():
+        for service_index, score in self._ranked(snapshot, retrieved, text, language):
             service = snapshot.services[service_index]
             if not self._passes_filters(service, query, municipality):
                 continue
@@ -335,24 +358,131 @@ class SearchService:
             )
         return SearchResult(language, hits, messages)
 
+    def ranked_ids(self, text: str, language: str, depth: int = 10) -> list[str]:
+        """Service ids in the order search ranks them, before filters and the off-topic gate."""
+        snapshot = self._snapshot
+        retrieved = self._retrieve(snapshot, text, language)
+        return [snapshot.services[i].id for i, _score in self._ranked(snapshot, retrieved, text, language)[:depth]]
+
     def candidates(self, text: str, language: str) -> tuple[dict[int, float], list[tuple[int, float]]]:
         """Dense best score per service index, and BM25 (service index, score) best first."""
-        return self._candidates(self._snapshot, text, language)
+        retrieved = self._retrieve(self._snapshot, text, language)
+        return retrieved.dense, retrieved.lexical
 
-    def _candidates(
-        self, snapshot: _Snapshot, text: str, language: str
-    ) -> tuple[dict[int, float], list[tuple[int, float]]]:
+    def candidate_features(
+        self, text: str, language: str, depth: int = RERANK_DEPTH
+    ) -> tuple[dict[int, float], list[tuple[int, float]], list[tuple[int, CandidateFeatures]]]:
+        """`candidates` and the reranker's features of the fused top `depth`, in fused order
+        (bench/bench_search_quality.py fits the reranker on them)."""
+        snapshot = self._snapshot
+        retrieved = self._retrieve(snapshot, text, language)
+        fused = self._fuse(retrieved.dense, retrieved.lexical)
+        top = sorted(fused, key=lambda i: -fused[i])[:depth]
+        return retrieved.dense, retrieved.lexical, self._features(snapshot, retrieved, fused, top, text, language)
+
+    def _ranked(self, snapshot: _Snapshot, retrieved: _Retrieved, text: str, language: str) -> list[tuple[int, float]]:
+        """(service index, score) best first: fused, then the fused top reranked when a
+        reranker is shipped. Reranked scores are the reranker's probabilities; the services
+        below the reranked top keep their fused order under the lowest of them."""
+        fused = self._fuse(retrieved.dense, retrieved.lexical)
+        order = sorted(fused, key=lambda i: -fused[i])
+        if self._reranker is None or not order:
+            return [(i, fused[i]) for i in order]
+        top, rest = order[:RERANK_DEPTH], order[RERANK_DEPTH:]
+        features = self._features(snapshot, retrieved, fused, top, text, language)
+        reranked = sorted(((i, self._reranker.probability(f)) for i, f in features), key=lambda item: -item[1])
+        floor = reranked[-1][1]
+        ceiling = fused[rest[0]] if rest else 1.0
+        return reranked + [(i, floor * 0.99 * fused[i] / ceiling) for i in rest]
+
+    def _features(
+        self,
+        snapshot: _Snapshot,
+        retrieved: _Retrieved,
+        fused: dict[int, float],
+        top: list[int],
+        text: str,
+        language: str,
+    ) -> list[tuple[int, CandidateFeatures]]:
+        dense, lexical = retrieved.dense, retrieved.lexical
+        dense_rank = {i: n for n, i in enumerate(sorted(dense, key=lambda i: -dense[i]), start=1)}
+        lexical_rank = {i: n for n, (i, _score) in enumerate(lexical, start=1)}
+        lexical_score = dict(lexical)
+        dense_top = max(dense.values(), default=0.0)
+        lexical_top = lexical[0][1] if lexical else 0.0
+        asked = (
+            {c.name for c in self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))}
+            if self._lexicon and snapshot.lexical is not None
+            else set()
+        )
+        out = []
+        for i in top:
+            service = snapshot.services[i]
+            named = self._service_concepts(snapshot, i) if asked else frozenset()
+            best = dense.get(i, 0.0)
+            out.append(
+                (
+                    i,
+                    CandidateFeatures(
+                        dense=best,
+                        dense_gap=dense_top - best,
+                        dense_rank=dense_rank.get(i, DENSE_MISSING_RANK),
+                        lexical_share=lexical_score.get(i, 0.0) / lexical_top if lexical_top > 0 else 0.0,
+                        lexical_rank=lexical_rank.get(i, LEXICAL_MISSING_RANK),
+                        fused=fused.get(i, 0.0),
+                        concept_share=len(asked & named) / len(asked) if asked else 0.0,
+                        question_concepts=len(asked),
+                        national=service.area_type == "national",
+                        own_language=language in service.texts,
+                        title_gap=best - retrieved.dense_title.get(i, best) if i in dense else 0.0,
+                        catalogue_language=language in ("fi", "sv", "en"),
+                    ),
+                )
+            )
+        return out
+
+    def _service_concepts(self, snapshot: _Snapshot, service_index: int) -> frozenset[str]:
+        """Lexicon concepts whose catalogue words the service's own text uses, compared as
+        BM25 index terms (the service's terms come from the shipped analysed terms, so this
+        costs a lookup, not an analysis: reading 2,400 texts with the question regexes took
+        13 s)."""
+        cached = snapshot.concepts.get(service_index)
+        if cached is None:
+            assert self._lexicon is not None and snapshot.lexical is not None
+            names: set[str] = set()
+            for lang, body in snapshot.services[service_index].texts.items():
+                if lang not in snapshot.lexical.languages or not body.name.strip():
+                    continue
+                terms = set(snapshot.lexical.terms_of(document_text(body), lang))
+                names |= {c.name for c in self._lexicon.concepts if not terms.isdisjoint(self._concept_terms(snapshot, c, lang))}
+            cached = snapshot.concepts[service_index] = frozenset(names)
+        return cached
+
+    def _concept_terms(self, snapshot: _Snapshot, concept: Concept, language: str) -> frozenset[str]:
+        key = (concept.name, language)
+        terms = self._catalogue_terms.get(key)
+        if terms is None:
+            words = concept.catalogue.get(language, "")
+            assert snapshot.lexical is not None
+            terms = self._catalogue_terms[key] = frozenset(snapshot.lexical.terms_of(words, language) if words else ())
+        return terms
+
+    def _retrieve(self, snapshot: _Snapshot, text: str, language: str) -> _Retrieved:
         assert snapshot.index is not None
         query_vector = self._embedder.encode_queries([text])[0]
         scores, ids = snapshot.index.search(query_vector, CANDIDATE_PASSAGES)
         dense: dict[int, float] = {}
+        dense_title: dict[int, float] = {}
         for score, passage_id in zip(scores.tolist(), ids.tolist(), strict=True):
             if passage_id < 0:
                 continue
-            service_index = snapshot.refs[passage_id].service_index
+            ref = snapshot.refs[passage_id]
+            service_index = ref.service_index
             if service_index in snapshot.hidden:
                 continue
             dense[service_index] = max(dense.get(service_index, -1.0), score)
+            if ref.kind == "title":
+                dense_title[service_index] = max(dense_title.get(service_index, -1.0), score)
         lexical: list[tuple[int, float]] = []
         if snapshot.lexical is not None:
             expansion = self._lexicon.expansion(text, language, snapshot.lexical.terms_of) if self._lexicon else []
@@ -361,7 +491,7 @@ class SearchService:
             )
         if snapshot.hidden:
             lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
-        return dense, lexical
+        return _Retrieved(dense, dense_title, lexical)
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
         """Reciprocal rank fusion, scaled so that first place in both rankings scores 1."""

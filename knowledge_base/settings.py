@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=PACKAGE_DIR / "data" / "relevance_gate.json",
         description="Fitted off-topic gate (bench/fit_gate.py); none means the min_relevance threshold.",
     )
+    reranker: Path | None = Field(
+        default=PACKAGE_DIR / "data" / "reranker.json",
+        description="Fitted reranker of the fused top candidates (bench/bench_search_quality.py --write-reranker); "
+        "none or a missing file keeps the fused order.",
+    )
     shipped_terms: Path = Field(
         default=PACKAGE_DIR / "data" / "vectors" / "lexical-terms.json.gz",
         description="Analysed catalogue terms for BM25, shipped in the repository.",
@@ -199,10 +204,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox looks for messages to deliver.")
     lease_seconds: float = Field(default=20.0, description="How long a worker holds a lease (e.g. Telegram polling).")
 
-    @field_validator("query_lexicon", mode="before")
+    @field_validator("query_lexicon", "reranker", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
-        """OPASTIN_QUERY_LEXICON= (empty) turns the lexicon off rather than naming the current folder."""
+        """OPASTIN_QUERY_LEXICON= (empty) turns the lexicon off rather than naming the current folder
+        (OPASTIN_RERANKER= the reranker)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
