@@ -52,6 +52,17 @@ class GateFeatures:
         ]
 
 
+def standardised_score(
+    vector: Sequence[float], weights: Sequence[float], bias: float, means: Sequence[float], scales: Sequence[float]
+) -> float:
+    """A linear model's score over features standardised as they were when it was fitted
+    (the off-topic gate and the reranker)."""
+    z = bias
+    for value, weight, mean, scale in zip(vector, weights, means, scales, strict=True):
+        z += weight * (value - mean) / scale
+    return z
+
+
 @dataclass(frozen=True)
 class RelevanceGate:
     """Logistic regression over GateFeatures, fitted on the dev set by bench/bench_search_quality.py --write-gate."""
@@ -70,9 +81,7 @@ class RelevanceGate:
         return self.probability_of(features.vector())
 
     def probability_of(self, vector: Sequence[float]) -> float:
-        z = self.bias
-        for value, weight, mean, scale in zip(vector, self.weights, self.means, self.scales, strict=True):
-            z += weight * (value - mean) / scale
+        z = standardised_score(vector, self.weights, self.bias, self.means, self.scales)
         return 1.0 / (1.0 + math.exp(-z))
 
     def accepts(self, features: GateFeatures) -> bool:

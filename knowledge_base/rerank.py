@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge_base.hybrid import standardised_score
+
 # Services reranked per query: the fused top. The rest keep their fused order below them.
 RERANK_DEPTH = 30
 # Ranks beyond a list's end: a service the ranking did not return at all.
@@ -74,10 +76,7 @@ class Reranker:
     scales: tuple[float, ...]
 
     def score_of(self, vector: Sequence[float]) -> float:
-        z = self.bias
-        for value, weight, mean, scale in zip(vector, self.weights, self.means, self.scales, strict=True):
-            z += weight * (value - mean) / scale
-        return z
+        return standardised_score(vector, self.weights, self.bias, self.means, self.scales)
 
     def score(self, features: CandidateFeatures) -> float:
         return self.score_of(features.vector())
