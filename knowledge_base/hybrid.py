@@ -52,25 +52,30 @@ class GateFeatures:
         ]
 
 
-def standardised_score(
-    vector: Sequence[float], weights: Sequence[float], bias: float, means: Sequence[float], scales: Sequence[float]
-) -> float:
-    """A linear model's score over features standardised as they were when it was fitted
-    (the off-topic gate and the reranker)."""
-    z = bias
-    for value, weight, mean, scale in zip(vector, weights, means, scales, strict=True):
-        z += weight * (value - mean) / scale
-    return z
-
-
 @dataclass(frozen=True)
-class RelevanceGate:
-    """Logistic regression over GateFeatures, fitted on the dev set by bench/bench_search_quality.py --write-gate."""
+class StandardisedLinear:
+    """A linear model over features standardised as they were when it was fitted (the
+    off-topic gate and the reranker)."""
 
     weights: tuple[float, ...]
     bias: float
     means: tuple[float, ...]
     scales: tuple[float, ...]
+
+    def score_of(self, vector: Sequence[float]) -> float:
+        z = self.bias
+        for value, weight, mean, scale in zip(vector, self.weights, self.means, self.scales, strict=True):
+            z += weight * (value - mean) / scale
+        return z
+
+    def payload(self) -> dict[str, object]:
+        return {"weights": list(self.weights), "bias": self.bias, "means": list(self.means), "scales": list(self.scales)}
+
+
+@dataclass(frozen=True)
+class RelevanceGate(StandardisedLinear):
+    """Logistic regression over GateFeatures, fitted on the dev set by bench/bench_search_quality.py --write-gate."""
+
     threshold: float
     # Questions of at most SHORT_WORDS words get their own threshold, set like the main one
     # (<= 5 % false rejection) but on short dev questions alone: one threshold for all
@@ -81,8 +86,7 @@ class RelevanceGate:
         return self.probability_of(features.vector())
 
     def probability_of(self, vector: Sequence[float]) -> float:
-        z = standardised_score(vector, self.weights, self.bias, self.means, self.scales)
-        return 1.0 / (1.0 + math.exp(-z))
+        return 1.0 / (1.0 + math.exp(-self.score_of(vector)))
 
     def accepts(self, features: GateFeatures) -> bool:
         return self.probability(features) >= self.threshold_for(features.words)
@@ -112,10 +116,7 @@ class RelevanceGate:
 
     def to_json(self, extra: Mapping[str, object] | None = None) -> str:
         payload = {
-            "weights": list(self.weights),
-            "bias": self.bias,
-            "means": list(self.means),
-            "scales": list(self.scales),
+            **self.payload(),
             "threshold": self.threshold,
             "short_threshold": self.short_threshold,
             **(extra or {}),

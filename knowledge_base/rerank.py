@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge_base.hybrid import standardised_score
+from knowledge_base.hybrid import StandardisedLinear
 
 # Services reranked per query: the fused top. The rest keep their fused order below them.
 RERANK_DEPTH = 30
@@ -67,16 +67,8 @@ FEATURE_COUNT = len(CandidateFeatures(0.0, 0.0, 1, 0.0, 1, 0.0, 0.0, 0, False, F
 
 
 @dataclass(frozen=True)
-class Reranker:
+class Reranker(StandardisedLinear):
     """Linear scores over standardised CandidateFeatures vectors."""
-
-    weights: tuple[float, ...]
-    bias: float
-    means: tuple[float, ...]
-    scales: tuple[float, ...]
-
-    def score_of(self, vector: Sequence[float]) -> float:
-        return standardised_score(vector, self.weights, self.bias, self.means, self.scales)
 
     def score(self, features: CandidateFeatures) -> float:
         return self.score_of(features.vector())
@@ -97,11 +89,4 @@ class Reranker:
         return cls(tuple(data["weights"]), float(data["bias"]), tuple(data["means"]), tuple(data["scales"]))
 
     def to_json(self, extra: Mapping[str, object] | None = None) -> str:
-        payload = {
-            "weights": list(self.weights),
-            "bias": self.bias,
-            "means": list(self.means),
-            "scales": list(self.scales),
-            **(extra or {}),
-        }
-        return json.dumps(payload, indent=1)
+        return json.dumps({**self.payload(), **(extra or {})}, indent=1)
