@@ -1,0 +1,1 @@
+"""Rasa tracker stores (loaded by Rasa from bot/endpoints.yml)."""
