@@ -20,6 +20,7 @@ from api.notifier import Notifier
 from api.routes.chat import TOKEN_HEADER
 from api.telegram import TelegramChannel
 from knowledge_base.conversation_end import end_idle
+from knowledge_base.clicks import ClickLinks
 from knowledge_base.i18n import Catalogue
 from knowledge_base.settings import Settings
 
@@ -62,14 +63,16 @@ async def end_idle_web_conversations(sessions: sessionmaker[Session], idle_minut
 
 
 async def start_telegram(
-    settings: Settings, sessions: sessionmaker[Session], chat: ChatService, notifier: Notifier
+    settings: Settings, sessions: sessionmaker[Session], chat: ChatService, notifier: Notifier, links: ClickLinks
 ) -> TelegramChannel | None:
     """The Telegram channel when a bot token is set. If Telegram cannot be reached at
     start-up the API still starts (the web widget must not depend on Telegram); the
     error is logged and the channel stays off until the next start."""
     if not settings.telegram_bot_token.get_secret_value():
         return None
-    channel = TelegramChannel(settings=settings, sessions=sessions, chat=chat, notifier=notifier, messages=Catalogue.load())
+    channel = TelegramChannel(
+        settings=settings, sessions=sessions, chat=chat, notifier=notifier, messages=Catalogue.load(), links=links
+    )
     try:
         await channel.start()
     except TelegramError as error:

@@ -32,7 +32,7 @@ from api.rendering import Rendered, render_key, render_reply
 from api.transactions import in_transaction
 from knowledge_base import conversations as store
 from knowledge_base import queue
-from knowledge_base.clicks import ROUTE_PREFIX, click_url
+from knowledge_base.clicks import ROUTE_PREFIX, ClickLinks
 from knowledge_base.errors import InvalidQuery, UpstreamUnavailable
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
@@ -61,7 +61,7 @@ class ChatReply:
     token: str | None = None  # only when the conversation was created by this call
 
 
-def message_view(message: Message) -> dict[str, Any]:
+def message_view(message: Message, links: ClickLinks) -> dict[str, Any]:
     return {
         "id": message.id,
         "seq": message.seq,
@@ -69,18 +69,18 @@ def message_view(message: Message) -> dict[str, Any]:
         "text": message.text,
         "buttons": message.payload.get("buttons", []),
         "services": [
-            through_click_route(card, message.conversation_id) for card in message.payload.get("services", [])
+            through_click_route(card, message.conversation_id, links) for card in message.payload.get("services", [])
         ],
     }
 
 
-def through_click_route(card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+def through_click_route(card: dict[str, Any], conversation_id: str, links: ClickLinks) -> dict[str, Any]:
     """A card's link goes through /r/{service_id}/{link_id}, which records the click
     (a path: each channel makes it absolute with the address people reach the API at)."""
     url = card.get("url")
     if not url or not card.get("id"):
         return card
-    return {**card, "url": click_url(str(card["id"]), str(url), conversation_id)}
+    return {**card, "url": links.path(str(card["id"]), str(url), conversation_id)}
 
 
 def absolute_links(messages: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
@@ -105,6 +105,7 @@ class ChatService:
         safety_contacts: dict[str, str],
         safety_terms: SafetyTerms,
         notifier: Notifier,
+        links: ClickLinks,
         locks: ConversationLocks | None = None,
         queue_config: queue.QueueConfig | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -115,6 +116,7 @@ class ChatService:
         self._safety_contacts = safety_contacts
         self._safety_terms = safety_terms
         self._notifier = notifier
+        self._links = links
         self._queue_config = queue_config or queue.QueueConfig()
         self._clock = clock
         self._locks = locks or LocalLocks()
@@ -182,7 +184,7 @@ class ChatService:
         def reply(session: Session) -> ChatReply:
             conversation = store.get_conversation(session=session, conversation_id=conv_id)
             replies = store.replies_to(session=session, message_id=inbound_id)
-            return ChatReply(conv_id, conversation.language, conversation.state, [message_view(m) for m in replies])
+            return ChatReply(conv_id, conversation.language, conversation.state, [message_view(m, self._links) for m in replies])
 
         result = await self._db(reply)
         result.token = new_token
@@ -193,7 +195,7 @@ class ChatService:
             conversation = store.authenticate(session=session, conversation_id=conversation_id, token=token)
             later = store.messages_after(session=session, conversation_id=conversation.id, seq=after)
             return ChatReply(
-                conversation.id, conversation.language, conversation.state, [message_view(m) for m in later]
+                conversation.id, conversation.language, conversation.state, [message_view(m, self._links) for m in later]
             )
 
         return await self._db(read)

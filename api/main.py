@@ -34,9 +34,11 @@ from api.worker_id import WorkerHeader
 from api.routes import about, chat, console, content, content_pages, dead_letters, health, search, services, telegram, widget
 from knowledge_base import leases, queue, rasa_project
 from knowledge_base.bootstrap import ensure_imported, open_store
+from knowledge_base.clicks import ClickLinks
 from knowledge_base.freshness import run_freshness_job
 from knowledge_base.live_index import open_live_search
 from knowledge_base.i18n import Catalogue
+from knowledge_base.kept_secrets import kept_secret
 from knowledge_base.safety import SafetyTerms
 from knowledge_base.settings import Settings, get_settings
 from knowledge_base.sources import load_safety_contacts
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.notifier.start()
         app.state.locks = make_locks(settings)
         app.state.queue_config = queue.QueueConfig.from_settings(settings)
+        app.state.links = ClickLinks(kept_secret(settings.link_signing_key, settings.state_dir / "link_signing_key").encode())
         app.state.chat = ChatService(
             sessions=sessions,
             rasa=app.state.rasa,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             safety_contacts=load_safety_contacts(settings.data_dir),
             safety_terms=SafetyTerms.load(settings.data_dir),
             notifier=app.state.notifier,
+            links=app.state.links,
             locks=app.state.locks,
             queue_config=app.state.queue_config,
         )
@@ -134,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_freshness_job(sessions, settings)),
             asyncio.create_task(end_idle_web_conversations(sessions, settings.widget_idle_minutes)),
         ]
-        app.state.telegram = await start_telegram(settings, sessions, app.state.chat, app.state.notifier)
+        app.state.telegram = await start_telegram(settings, sessions, app.state.chat, app.state.notifier, app.state.links)
         yield
         await app.state.chat.close()
         if app.state.telegram is not None:

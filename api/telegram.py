@@ -36,6 +36,7 @@ from api.telegram_outbox import OutboxSender
 from api.transactions import in_transaction
 from knowledge_base import conversations as store
 from knowledge_base import leases
+from knowledge_base.clicks import ClickLinks
 from knowledge_base.i18n import Catalogue
 from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.models import Conversation, Message
@@ -100,6 +101,7 @@ class TelegramChannel:
         chat: ChatService,
         notifier: Notifier,
         messages: Catalogue,
+        links: ClickLinks,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         quiet_http_logs()
@@ -134,6 +136,7 @@ class TelegramChannel:
             messages=messages,
             max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds,
+            links=links,
             link_base=settings.public_base_url,
             clock=clock,
         )

@@ -20,6 +20,7 @@ from api.chat import through_click_route
 from api.telegram_format import to_telegram
 from api.transactions import in_transaction
 from knowledge_base import outbox
+from knowledge_base.clicks import ClickLinks
 from knowledge_base.i18n import Catalogue
 from knowledge_base.models import Conversation, Message, OutboxItem
 from knowledge_base.telegram_chats import CHANNEL
@@ -45,6 +46,7 @@ class OutboxSender:
         messages: Catalogue,
         max_attempts: int,
         backoff_seconds: float,
+        links: ClickLinks,
         link_base: str = "",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -53,6 +55,7 @@ class OutboxSender:
         self._messages = messages
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
+        self._links = links
         self._link_base = link_base.rstrip("/")
         self._clock = clock
 
@@ -84,7 +87,7 @@ class OutboxSender:
         return sent
 
     def _counted_link(self, card: dict[str, Any], conversation_id: str) -> dict[str, Any]:
-        routed = through_click_route(card, conversation_id)
+        routed = through_click_route(card, conversation_id, self._links)
         if routed is card:
             return card
         return {**routed, "url": self._link_base + routed["url"]}

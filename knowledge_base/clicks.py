@@ -1,5 +1,5 @@
 """The click-through route's store: which links a service has in the catalogue, their
-stable ids, and the record of a user opening one.
+stable ids, signed card links, and the record of a user opening one.
 
 A link id is the first 12 hex digits of the SHA-256 of the URL, so the id of a card's
 link is known without a lookup table, and the route can only ever redirect to a URL the
@@ -10,7 +10,9 @@ Functions take `session=` and never commit.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -21,6 +23,7 @@ from knowledge_base.errors import NotFound
 from knowledge_base.models import Conversation, Service, ServiceClick
 
 LINK_ID_LENGTH = 12
+SIGNATURE_LENGTH = 16
 ROUTE_PREFIX = "/r"
 
 
@@ -71,7 +74,31 @@ def record_click(
     return click
 
 
-def click_url(service_id: str, url: str, conversation_id: str | None) -> str:
-    """The click-through path for a card's URL (relative: the API serves it)."""
-    path = f"{ROUTE_PREFIX}/{quote(service_id, safe='')}/{link_id(url)}"
-    return f"{path}?c={quote(conversation_id, safe='')}" if conversation_id else path
+@dataclass(frozen=True)
+class ClickLinks:
+    """Card links through the click route, the conversation id in them signed: a click
+    counts for a conversation only through a link that conversation was shown. Anyone
+    else's request (an id typed or guessed into the URL) still redirects, counted for no
+    conversation."""
+
+    key: bytes
+
+    def path(self, service_id: str, url: str, conversation_id: str | None) -> str:
+        """The click-through path for a card's URL (relative: the API serves it)."""
+        path = f"{ROUTE_PREFIX}/{quote(service_id, safe='')}/{link_id(url)}"
+        if not conversation_id:
+            return path
+        signature = self._signature(service_id, conversation_id)
+        return f"{path}?c={quote(conversation_id, safe='')}&s={signature}"
+
+    def conversation(self, service_id: str, conversation_id: str | None, signature: str | None) -> str | None:
+        """The conversation a click counts for: the link's, if its signature is right."""
+        if not conversation_id or not signature:
+            return None
+        if not hmac.compare_digest(signature, self._signature(service_id, conversation_id)):
+            return None
+        return conversation_id
+
+    def _signature(self, service_id: str, conversation_id: str) -> str:
+        message = f"{service_id}\n{conversation_id}".encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:SIGNATURE_LENGTH]

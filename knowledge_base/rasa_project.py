@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import secrets
 import sqlite3
 import string
 import subprocess
@@ -20,6 +19,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from knowledge_base.errors import DataUnavailable, InvalidQuery
+from knowledge_base.kept_secrets import kept_secret
 from knowledge_base.settings import REPO_DIR, Settings
 
 logger = logging.getLogger(__name__)
@@ -55,26 +55,14 @@ def model_path(settings: Settings) -> Path:
 ACTION_TOKEN_HEADER = "X-Opastin-Action-Token"
 
 
-def _secret(configured: str, path: Path) -> str:
-    """A configured secret, else one made once and kept in `path` (mode 0600), so every
-    process started over the same state_dir agrees on it without passing it around."""
-    if configured:
-        return configured
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
-
-
 def rasa_token(settings: Settings) -> str:
     """The token of Rasa's HTTP API: from settings, else one made once and kept in state_dir."""
-    return _secret(settings.rasa_token, settings.state_dir / "rasa_token")
+    return kept_secret(settings.rasa_token, settings.state_dir / "rasa_token")
 
 
 def action_server_token(settings: Settings) -> str:
     """The token the action server wants on every call but /health (Rasa sends it as a header)."""
-    return _secret(settings.action_server_token, settings.state_dir / "action_server_token")
+    return kept_secret(settings.action_server_token, settings.state_dir / "action_server_token")
 
 
 def training_fingerprint() -> str:

@@ -197,6 +197,11 @@ class Settings(BaseSettings):
         description="The API's address as people reach it (https://...). Telegram service cards then link through the "
         "click-through route so opened services are counted; empty: they link straight to the service's page.",
     )
+    link_signing_key: str = Field(
+        default="",
+        description="Key that signs the conversation id in service cards' links (/r/...?c=...&s=...), so a click "
+        "counts for a conversation only through a link it was shown; made once in state_dir when unset.",
+    )
     telegram_flood_messages: int = Field(default=8, description="Messages one chat may send per flood window.")
     telegram_flood_seconds: float = Field(default=30.0, description="The per-chat flood window.")
     outbox_max_attempts: int = Field(default=6, description="Sends tried before a message is parked as a dead letter.")

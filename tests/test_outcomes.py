@@ -357,17 +357,21 @@ def test_click_through_redirects_only_to_the_catalogue(
         conversation_id = session.scalar(select(Conversation.id).where(Conversation.channel == "telegram").limit(1))
         before = session.scalar(select(ServiceClick.id).order_by(ServiceClick.id.desc()).limit(1)) or 0
     target = urls[-1]
-    path = clicks.click_url(service.id, target, conversation_id)
+    links: clicks.ClickLinks = client.app.state.links  # type: ignore[attr-defined]
+    path = links.path(service.id, target, conversation_id)
     response = client.get(path, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == target
     assert response.headers["referrer-policy"] == "no-referrer"
-    assert (
-        client.get(clicks.click_url(service.id, target, "no-such-conversation"), follow_redirects=False).status_code
-        == 303
-    )
+    # Redirected, but counted for no conversation: an unknown one, an unsigned or forged id,
+    # and a signature made for another service's link.
+    unsigned = f"/r/{service.id}/{clicks.link_id(target)}?c={conversation_id}"
+    forged = links.path(service.id, target, "no-such-conversation").replace("no-such-conversation", str(conversation_id))
+    other_service = unsigned.split("?")[0] + "?" + links.path(seeded[1], target, conversation_id).split("?")[1]
+    for counted_for_none in (links.path(service.id, target, "no-such-conversation"), unsigned, forged, other_service):
+        assert client.get(counted_for_none, follow_redirects=False).status_code == 303, counted_for_none
     with sessions() as session:
         new = list(session.scalars(select(ServiceClick).where(ServiceClick.id > before).order_by(ServiceClick.id)))
-    assert [(c.service_id, c.conversation_id) for c in new] == [(service.id, conversation_id), (service.id, None)]
+    assert [(c.service_id, c.conversation_id) for c in new] == [(service.id, conversation_id)] + [(service.id, None)] * 4
     # Unknown service, unknown link, a link of another service, a free URL: 404 and nothing recorded.
     other_url = next(u for s in _linked_services(sessions, 40) for u in clicks.catalogue_urls(s) if u not in urls)
     for bad in (
@@ -390,8 +394,10 @@ def test_service_cards_link_through_the_click_route(sessions: sessionmaker[Sessi
         message = Message(
             conversation_id="c-1", seq=1, author="bot", text="", payload={"services": [card, {**card, "url": None}]}
         )
-        view = message_view(message)
-        assert view["services"][0]["url"] == clicks.click_url(service.id, url, "c-1")  # type: ignore[union-attr]
+        links = clicks.ClickLinks(b"test key")
+        view = message_view(message, links)
+        assert view["services"][0]["url"] == links.path(service.id, url, "c-1")  # type: ignore[union-attr]
+        assert re.search(r"\?c=c-1&s=[0-9a-f]{16}$", view["services"][0]["url"])  # type: ignore[union-attr]
         assert view["services"][1]["url"] is None
         assert (
             clicks.resolve(
@@ -526,7 +532,8 @@ def test_chat_api_cards_link_absolutely_through_the_click_route(
         session.commit()
     reply = client.get(f"/api/chat/{conversation.id}/messages", headers={TOKEN_HEADER: token}).json()
     link = reply["messages"][0]["services"][0]["url"]
-    assert link == "https://testserver" + clicks.click_url(service.id, url, conversation.id)  # type: ignore[union-attr]
+    links: clicks.ClickLinks = client.app.state.links  # type: ignore[attr-defined]
+    assert link == "https://testserver" + links.path(service.id, url, conversation.id)  # type: ignore[union-attr]
     opened = client.get(link, follow_redirects=False)
     assert opened.status_code == 303 and opened.headers["location"] == url
     with sessions() as session:
