@@ -38,6 +38,7 @@ from knowledge_base.clicks import ClickLinks
 from knowledge_base.freshness import run_freshness_job
 from knowledge_base.live_index import open_live_search
 from knowledge_base.i18n import Catalogue
+from knowledge_base.language import SUPPORTED_LANGUAGES
 from knowledge_base.kept_secrets import kept_secret
 from knowledge_base.safety import SafetyTerms
 from knowledge_base.settings import Settings, get_settings
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search, watcher = await run_in_threadpool(open_live_search, sessions, settings)
         app.state.watcher = watcher
         watcher.start()  # published changes reach this process's search within about a second
+        # Before the port opens: a new worker's first search or chat turn would otherwise
+        # load the query encoder, the lemmatizer and the tokenizers (3.7 s measured).
+        await run_in_threadpool(app.state.search.warm_up, SUPPORTED_LANGUAGES)
         logger.info("search ready over %d services", app.state.search.service_count)
         http = httpx.AsyncClient()
         app.state.http = http

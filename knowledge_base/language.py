@@ -139,6 +139,11 @@ def _identifier() -> Any:
     return identifier
 
 
+def load_identifier() -> None:
+    """Load the language identifier now rather than on the first message that needs it."""
+    _identifier()
+
+
 def _rank(text: str, candidates: tuple[str, ...]) -> tuple[str, float]:
     """Best candidate and its probability renormalised over `candidates`."""
     scores = {lang: p for lang, p in _identifier().rank(text) if lang in candidates}

@@ -22,7 +22,7 @@ from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_f
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
 from knowledge_base.faq import published_entries
 from knowledge_base.i18n import Catalogue
-from knowledge_base.language import catalogue_language_order, check_language, detect_language
+from knowledge_base.language import catalogue_language_order, check_language, detect_language, load_identifier
 from knowledge_base.lexicon import SHARED_LANGUAGES, Concept, QueryLexicon, word_count
 from knowledge_base.municipalities import Municipality, MunicipalityDirectory
 from knowledge_base.passages import passages_for_service
@@ -529,14 +529,13 @@ class SearchService:
         return self._gate.accepts(self.gate_features(dense, lexical, language, text))
 
     def warm_up(self, languages: Iterable[str] = ("fi",)) -> None:
-        """Load what the first query in each language would otherwise wait for: the
-        Finnish lemmatizer, each language's tokenizer (a spaCy blank pipeline compiles
-        its tokenizer rules on first use: 0.1-0.5 s) and the query encoder."""
-        lexical = self._snapshot.lexical
-        if lexical is not None:
-            for language in languages:
-                lexical.search("työ", language, 1)
-        self._embedder.encode_queries(["työ"])
+        """One query per language through the whole path, so that no user's first query
+        waits for what it loads: the Finnish lemmatizer, each language's tokenizer (a spaCy
+        blank pipeline compiles its rules on first use: 0.1-0.5 s), the query encoder,
+        compiled patterns, and the language identifier (0.4 s to decompress its model)."""
+        load_identifier()
+        for language in languages:
+            self.search(Query(text="työ", language=language))
 
     def _resolve_municipality(self, value: str | None) -> Municipality | None:
         if value is None or not value.strip():

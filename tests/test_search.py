@@ -172,3 +172,11 @@ def test_unknown_language_is_refused(search_service: SearchService) -> None:
     with pytest.raises(UnsupportedLanguage) as raised:
         search_service.search(Query("hello", "xx"))
     assert "fi" in str(raised.value) and "ckb" in str(raised.value)
+
+
+def test_warm_up_loads_what_a_first_query_would_wait_for(search_service: SearchService) -> None:
+    from knowledge_base import language
+
+    language._identifier.cache_clear()
+    search_service.warm_up(["fi", "so"])
+    assert language._identifier.cache_info().currsize == 1
