@@ -39,7 +39,7 @@ def test_recommended_card_opened_through_the_click_route(client: TestClient, ses
     cards = [card for message in reply["messages"] for card in message["services"] if card["url"]]
     assert cards, reply
     assert all(
-        card["url"].startswith("https://testserver/r/") and card["url"].endswith(f"?c={conversation_id}")
+        card["url"].startswith("https://testserver/r/") and f"?c={conversation_id}&s=" in card["url"]
         for card in cards
     )
     with sessions() as session:
