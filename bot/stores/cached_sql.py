@@ -72,13 +72,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         if remembered is None or not _extends(events, remembered.events):
             await super().save(tracker)
             return
+        with self.session_scope() as session:
+            foreign_rows = self._newest_event_id(session, sender_id) != remembered.newest_event_id
+        if foreign_rows:  # rows this server did not write: Rasa's own save (it streams too), nothing remembered
+            await super().save(tracker)
+            return
         await self.stream_events(tracker)
         new_events = events[len(remembered.events) :]
         with self.session_scope() as session:
-            if self._newest_event_id(session, sender_id) != remembered.newest_event_id:
-                session.rollback()
-                await super().save(tracker)
-                return
             rows = [self._row(sender_id, event) for event in new_events]
             session.add_all(rows)
             session.flush()
