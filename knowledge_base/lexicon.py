@@ -28,8 +28,8 @@ _UNSPACED = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # article in front; they belong to the word, not to the term.
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
 _ARABIC_CLITICS = r"(?:[وف]?[بلك]?(?:ال)?)"
-# Letters written differently on Arabic and Persian keyboards, hamza seats, and
-# zero-width joiners: folded so that a term matches however it was typed.
+# Letters written differently on Arabic and Persian keyboards, hamza seats, zero-width
+# joiners and Turkish dotted capital I: folded so that a term matches however it was typed.
 _FOLD = str.maketrans(
     {
         "\u064a": "\u06cc",  # Arabic yeh -> Farsi yeh
@@ -41,6 +41,7 @@ _FOLD = str.maketrans(
         "\u0629": "\u0647",  # teh marbuta -> heh
         "\u200c": " ",  # zero-width non-joiner (Persian) -> space
         "\u200d": "",
+        "\u0307": "",  # combining dot above: Turkish "İ".lower() is "i" + U+0307
         "\u2019": "'",
         "\u02bc": "'",
     }

@@ -63,6 +63,14 @@ def test_arabic_clitics_and_keyboard_variants(small: QueryLexicon) -> None:
     assert names(small, "كرايه", "fa") == ["housing"]  # Arabic kaf and yeh for the Persian letters
 
 
+def test_turkish_dotted_capital_i_matches_a_plain_i(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.yml"
+    path.write_text("concepts:\n  job_search:\n    catalogue: {fi: työnhaku}\n    query:\n      tr: [iş=]\n", encoding="utf-8")
+    lexicon = QueryLexicon.load(path)
+    assert names(lexicon, "İş arıyorum", "tr") == ["job_search"]  # "İ".lower() is "i" + a combining dot
+    assert names(lexicon, "İŞ", "tr") == ["job_search"]
+
+
 def test_chinese_matches_anywhere(small: QueryLexicon) -> None:
     assert names(small, "我上个月失业了", "zh") == ["unemployment"]
 
