@@ -112,7 +112,7 @@ def prepare(service: SearchService, cases: list[Case]) -> None:
     for case in cases:
         language = detect_language(case.text, fallback=case.lang)
         case.dense, case.lexical, case.candidates = service.candidate_features(case.text, language)
-        case.features = service.gate_features(case.dense, case.lexical, language, case.text).vector()
+        case.features = service.gate_features(case.dense, case.lexical, language, service.standard_text(case.text, language)).vector()
 
 
 def ranking(case: Case, weights: tuple[float, float], k: float) -> list[int]:

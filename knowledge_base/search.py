@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from knowledge_base import repository
+from knowledge_base.colloquial import ColloquialFinnish
 from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
 from knowledge_base.bm25 import LexicalIndex, TermStore, document_text, service_documents
 from knowledge_base.embedding import Embedder
@@ -97,6 +98,7 @@ class _Retrieved:
     dense: dict[int, float]  # best cosine per service index
     dense_title: dict[int, float]  # best cosine over title passages
     lexical: list[tuple[int, float]]  # BM25, best first
+    text: str  # the question as searched (spoken Finnish in standard form)
 
 
 class SearchService:
@@ -117,8 +119,10 @@ class SearchService:
         lexical_rebuilder: Callable[[LexicalIndex, list[ServiceRecord], set[str]], LexicalIndex] | None = None,
         lexicon: QueryLexicon | None = None,
         reranker: Reranker | None = None,
+        colloquial: ColloquialFinnish | None = None,
     ) -> None:
         self._gate = gate
+        self._colloquial = colloquial
         self._reranker = reranker
         self._catalogue_terms: dict[tuple[str, str], frozenset[str]] = {}  # (concept, language) -> index terms
         self._lexicon = lexicon
@@ -288,6 +292,7 @@ class SearchService:
         gate = RelevanceGate.load(settings.relevance_gate) if settings.relevance_gate and settings.relevance_gate.exists() else None
         lexicon = QueryLexicon.load(settings.query_lexicon) if settings.query_lexicon else None
         reranker = Reranker.load(settings.reranker) if settings.reranker and settings.reranker.exists() else None
+        colloquial = ColloquialFinnish.load(settings.finnish_colloquial) if settings.finnish_colloquial else None
         return cls(
             services=services,
             embedder=embedder,
@@ -302,6 +307,7 @@ class SearchService:
             faqs=published_entries(session),
             lexicon=lexicon,
             reranker=reranker,
+            colloquial=colloquial,
         )
 
     @property
@@ -339,13 +345,13 @@ class SearchService:
         retrieved = self._retrieve(snapshot, text, language)
         dense, lexical = retrieved.dense, retrieved.lexical
         ranked: list[tuple[float, ServiceRecord]] = []
-        for service_index, score in self._ranked(snapshot, retrieved, text, language):
+        for service_index, score in self._ranked(snapshot, retrieved, language):
             service = snapshot.services[service_index]
             if not self._passes_filters(service, query, municipality):
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
         ranked.sort(key=lambda item: -item[0])
-        if not ranked or not self._relevant(dense, lexical, language, text):
+        if not ranked or not self._relevant(dense, lexical, language, retrieved.text):
             return SearchResult(language, [], [self._messages.text("search.no_results", language)])
 
         hits = [self._hit(service, score, language, query, municipality) for score, service in ranked[: query.top_k]]
@@ -362,7 +368,7 @@ class SearchService:
         """Service ids in the order search ranks them, before filters and the off-topic gate."""
         snapshot = self._snapshot
         retrieved = self._retrieve(snapshot, text, language)
-        return [snapshot.services[i].id for i, _score in self._ranked(snapshot, retrieved, text, language)[:depth]]
+        return [snapshot.services[i].id for i, _score in self._ranked(snapshot, retrieved, language)[:depth]]
 
     def candidates(self, text: str, language: str) -> tuple[dict[int, float], list[tuple[int, float]]]:
         """Dense best score per service index, and BM25 (service index, score) best first."""
@@ -378,9 +384,9 @@ class SearchService:
         retrieved = self._retrieve(snapshot, text, language)
         fused = self._fuse(retrieved.dense, retrieved.lexical)
         top = sorted(fused, key=lambda i: -fused[i])[:depth]
-        return retrieved.dense, retrieved.lexical, self._features(snapshot, retrieved, fused, top, text, language)
+        return retrieved.dense, retrieved.lexical, self._features(snapshot, retrieved, fused, top, language)
 
-    def _ranked(self, snapshot: _Snapshot, retrieved: _Retrieved, text: str, language: str) -> list[tuple[int, float]]:
+    def _ranked(self, snapshot: _Snapshot, retrieved: _Retrieved, language: str) -> list[tuple[int, float]]:
         """(service index, score) best first: fused, then the fused top reranked when a
         reranker is shipped. Reranked scores are the reranker's probabilities; the services
         below the reranked top keep their fused order under the lowest of them."""
@@ -389,7 +395,7 @@ class SearchService:
         if self._reranker is None or not order:
             return [(i, fused[i]) for i in order]
         top, rest = order[:RERANK_DEPTH], order[RERANK_DEPTH:]
-        features = self._features(snapshot, retrieved, fused, top, text, language)
+        features = self._features(snapshot, retrieved, fused, top, language)
         reranked = sorted(((i, self._reranker.probability(f)) for i, f in features), key=lambda item: -item[1])
         floor = reranked[-1][1]
         ceiling = fused[rest[0]] if rest else 1.0
@@ -401,7 +407,6 @@ class SearchService:
         retrieved: _Retrieved,
         fused: dict[int, float],
         top: list[int],
-        text: str,
         language: str,
     ) -> list[tuple[int, CandidateFeatures]]:
         dense, lexical = retrieved.dense, retrieved.lexical
@@ -411,7 +416,7 @@ class SearchService:
         dense_top = max(dense.values(), default=0.0)
         lexical_top = lexical[0][1] if lexical else 0.0
         asked = (
-            {c.name for c in self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))}
+            {c.name for c in self._lexicon.concepts_in(retrieved.text, (language, *SHARED_LANGUAGES))}
             if self._lexicon and snapshot.lexical is not None
             else set()
         )
@@ -469,6 +474,7 @@ class SearchService:
 
     def _retrieve(self, snapshot: _Snapshot, text: str, language: str) -> _Retrieved:
         assert snapshot.index is not None
+        text = self.standard_text(text, language)
         query_vector = self._embedder.encode_queries([text])[0]
         scores, ids = snapshot.index.search(query_vector, CANDIDATE_PASSAGES)
         dense: dict[int, float] = {}
@@ -491,7 +497,7 @@ class SearchService:
             )
         if snapshot.hidden:
             lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
-        return _Retrieved(dense, dense_title, lexical)
+        return _Retrieved(dense, dense_title, lexical, text)
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
         """Reciprocal rank fusion, scaled so that first place in both rankings scores 1."""
@@ -504,9 +510,18 @@ class SearchService:
         best_possible = (settings.dense_weight + settings.lexical_weight) / (settings.fusion_k + 1)
         return {int(i): score / best_possible for i, score in fused.items()}
 
+    def standard_text(self, text: str, language: str) -> str:
+        """The question as it is searched: spoken Finnish rewritten to standard Finnish
+        (data/finnish_colloquial.yml); other languages as written."""
+        lexical = self._snapshot.lexical
+        if language != "fi" or self._colloquial is None or lexical is None:
+            return text
+        return self._colloquial.standard(text, lexical.analyzer.is_finnish_word)
+
     def gate_features(
         self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str, text: str = ""
     ) -> GateFeatures:
+        """`text`: the question as searched (`standard_text`)."""
         ordered = sorted(dense.values(), reverse=True)
         top = ordered[0] if ordered else 0.0
         tenth = ordered[min(9, len(ordered) - 1)] if ordered else 0.0

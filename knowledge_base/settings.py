@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         default=PACKAGE_DIR / "data" / "query_lexicon.yml",
         description="Domain lexicon: the catalogue's words for concepts a question names in any language (BM25 expansion); none turns it off.",
     )
+    finnish_colloquial: Path | None = Field(
+        default=PACKAGE_DIR / "data" / "finnish_colloquial.yml",
+        description="Spoken-Finnish forms rewritten to standard Finnish before a Finnish question is searched; none turns it off.",
+    )
     lexicon_weight: float = Field(
         default=0.6, description="How much the lexicon's added catalogue words count in BM25 against the question's own words."
     )
@@ -209,7 +213,7 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox looks for messages to deliver.")
     lease_seconds: float = Field(default=20.0, description="How long a worker holds a lease (e.g. Telegram polling).")
 
-    @field_validator("query_lexicon", "reranker", mode="before")
+    @field_validator("query_lexicon", "reranker", "finnish_colloquial", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
         """OPASTIN_QUERY_LEXICON= (empty) turns the lexicon off rather than naming the current folder

@@ -150,6 +150,12 @@ class Analyzer:
             stemmer = self._stemmer_of(language)
             return stemmer.stemWord(term) if stemmer else term
 
+    def is_finnish_word(self, word: str) -> bool:
+        """Whether libvoikko knows `word` as a standard Finnish word form."""
+        with self._lock:
+            voikko = getattr(self._pipeline("fi").get_pipe("lemmatizer"), "voikko", None)
+            return bool(voikko.analyze(word)) if voikko is not None else True
+
     # -- pipelines ------------------------------------------------------------------
 
     def _pipe(self, language: str, texts: list[str]) -> Iterator[Any]:
