@@ -47,7 +47,11 @@ from knowledge_base.rerank import CandidateFeatures, Reranker  # noqa: E402
 from knowledge_base.search import SearchService  # noqa: E402
 from knowledge_base.settings import PACKAGE_DIR, Settings  # noqa: E402
 
-MAX_FALSE_REJECTION = 0.05
+# The issue caps dev false rejection at 5 %; the thresholds aim at 4 %. A cross-validated rate
+# over ~700 questions carries about ±0.8 points of sampling error, and the 5 % quantile sat on
+# real questions: a refit moved it 0.824 -> 0.836 and turned away a Persian day-care question
+# at 0.835 (tests/test_search.py) and twice as many turku questions (0.29 -> 0.38).
+MAX_FALSE_REJECTION = 0.04
 RERANK_L2 = 1e-2
 FEATURE_NAMES = [
     "dense", "dense_gap", "log_dense_rank", "lexical_share", "log_lexical_rank", "fused", "concept_share",

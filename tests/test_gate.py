@@ -46,6 +46,8 @@ def test_short_service_questions_pass_the_shipped_gate(search_service: SearchSer
     assert search_service.search(Query(text, lang)).results
 
 
-@pytest.mark.parametrize(("text", "lang"), [("moi moi", "fi"), ("jalkapallo", "fi"), ("what time is it", "en")])
+# Sports chatter, not the one word "jalkapallo": the catalogue has an indoor football field
+# (hel-tpr:9962), and that word now sits on the gate's threshold (0.228 against 0.227).
+@pytest.mark.parametrize(("text", "lang"), [("moi moi", "fi"), ("kuka voitti pelin eilen", "fi"), ("what time is it", "en")])
 def test_short_chatter_is_rejected(search_service: SearchService, text: str, lang: str) -> None:
     assert search_service.search(Query(text, lang)).results == []
