@@ -8,9 +8,8 @@ ending rewrites that are kept only when libvoikko knows the result.
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,17 +54,23 @@ class ColloquialFinnish:
                 return candidate
         return surface
 
-    def _rewrites(self, word: str) -> list[str]:
-        """Every result of one ending rule, then of two rules applied in order."""
-        single = [(i, rule[0].sub(rule[1], word, count=1)) for i, rule in enumerate(self.endings)]
-        out = [w for _, w in single if w != word]
-        for (i, first), j in itertools.product(single, range(len(self.endings))):
-            if first != word and j != i:
-                second = self.endings[j][0].sub(self.endings[j][1], first, count=1)
-                if second != first:
-                    out.append(second)
-        return list(dict.fromkeys(out))
-
+    def _rewrites(self, word: str) -> Iterator[str]:
+        """Each result of one ending rule, then of two rules applied in order, made only
+        as far as the caller reads (it stops at the first word libvoikko knows)."""
+        seen = {word}
+        once = [pattern.sub(replacement, word, count=1) for pattern, replacement in self.endings]
+        for candidate in once:
+            if candidate not in seen:
+                seen.add(candidate)
+                yield candidate
+        for i, first in enumerate(once):
+            if first == word:
+                continue
+            for j, (pattern, replacement) in enumerate(self.endings):
+                twice = pattern.sub(replacement, first, count=1) if j != i else first
+                if twice not in seen:
+                    seen.add(twice)
+                    yield twice
 
 def _same_case(surface: str, replacement: str) -> str:
     """"Kelast" -> "Kelasta": a capital first letter stays capital (a name stays a name)."""

@@ -153,7 +153,7 @@ class Analyzer:
     def is_finnish_word(self, word: str) -> bool:
         """Whether libvoikko knows `word` as a standard Finnish word form."""
         with self._lock:
-            voikko = getattr(self._pipeline("fi").get_pipe("lemmatizer"), "voikko", None)
+            voikko = self._voikko()
             return bool(voikko.analyze(word)) if voikko is not None else True
 
     # -- pipelines ------------------------------------------------------------------
@@ -181,6 +181,10 @@ class Analyzer:
             except ImportError:  # spaCy has no such language, or it needs another package
                 pass
         return spacy.blank("xx")
+
+    def _voikko(self) -> Any:
+        """libvoikko as the Finnish lemmatizer holds it (None if the model lacks it)."""
+        return getattr(self._pipeline("fi").get_pipe("lemmatizer"), "voikko", None)
 
     def _stop_words_of(self, language: str) -> frozenset[str]:
         words = self._stop_words.get(language)
@@ -226,7 +230,7 @@ class Analyzer:
     def _compound_parts(self, lemma: str, stop_words: frozenset[str]) -> list[str]:
         parts = self._compounds.get(lemma)
         if parts is None:
-            voikko = getattr(self._pipeline("fi").get_pipe("lemmatizer"), "voikko", None)
+            voikko = self._voikko()
             parts = _split_compound(voikko, lemma, stop_words) if voikko is not None else []
             if len(self._compounds) >= COMPOUND_CACHE:
                 self._compounds.clear()
