@@ -302,7 +302,7 @@ def main() -> None:
         print(f"wrote {out}")
 
     # Gate: logistic regression on dev in-scope vs off-topic (short questions included).
-    # Its threshold is set at <= 5 % false rejection on cross-validated probabilities: each
+    # Its thresholds are set at <= MAX_FALSE_REJECTION on cross-validated probabilities: each
     # situation's questions (and each tenth of the off-topic ones) scored by a gate fitted
     # without them. Set on the gate's own training questions, the threshold was too high
     # for questions it had not seen (eval false rejection 0.38-0.44 at 0.05 on dev).
@@ -333,7 +333,7 @@ def main() -> None:
 
     def quantile_threshold(cases: list[Case]) -> float:
         probs = np.array([cv_probability[id(c)] for c in cases])
-        # "lower": the threshold is an observed probability, so at most 5 % fall below it
+        # "lower": the threshold is an observed probability, so at most MAX_FALSE_REJECTION fall below it
         return math.floor(float(np.quantile(probs, MAX_FALSE_REJECTION, method="lower")) * 1000) / 1000
 
     long_in = [c for c in gate_in if not is_short(c)]
