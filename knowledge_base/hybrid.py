@@ -78,8 +78,8 @@ class RelevanceGate(StandardisedLinear):
 
     threshold: float
     # Questions of at most SHORT_WORDS words get their own threshold, set like the main one
-    # (<= 5 % false rejection) but on short dev questions alone: one threshold for all
-    # rejected a short question four times as often as a long one.
+    # (at the false rejection bench_search_quality.py aims at) but on short dev questions
+    # alone: one threshold for all rejected a short question four times as often as a long one.
     short_threshold: float | None = None
 
     def probability(self, features: GateFeatures) -> float:
