@@ -28,6 +28,10 @@ _UNSPACED = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # article in front; they belong to the word, not to the term.
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
 _ARABIC_CLITICS = r"(?:[وف]?[بلك]?(?:ال)?)"
+# A word starts after a space or punctuation, or after an elided article or pronoun (French
+# "l'école", "d'emploi", "qu'il"): one letter, or "qu", and an apostrophe. Inside a word an
+# apostrophe does not start one (Somali "la'aan", English "don't", Ukrainian "здоров'я").
+_WORD_START = r"(?:(?<![\w'])|(?<=(?<!\w)\w')|(?<=(?<!\w)qu'))"
 # Letters written differently on Arabic and Persian keyboards, hamza seats, zero-width
 # joiners and Turkish dotted capital I: folded so that a term matches however it was typed.
 _FOLD = str.maketrans(
@@ -61,7 +65,7 @@ def _term_pattern(term: str) -> str:
     body = r"[\s\-]+".join(re.escape(word) for word in words)
     if _UNSPACED.search(body):
         return body
-    start = r"(?<![\w'])" + (_ARABIC_CLITICS if _ARABIC_SCRIPT.search(body) else "")
+    start = _WORD_START + (_ARABIC_CLITICS if _ARABIC_SCRIPT.search(body) else "")
     return start + body + (r"(?![\w])" if whole else "")
 
 @dataclass(frozen=True)

@@ -26,6 +26,12 @@ concepts:
     query:
       fa: [خانه, کرایه]
       en: [apartment]
+      fr: [logement]
+  school:
+    catalogue: {fi: koulu, en: school}
+    query:
+      fr: [école]
+      so: [aan=]
 """
 
 
@@ -61,6 +67,13 @@ def test_arabic_clitics_and_keyboard_variants(small: QueryLexicon) -> None:
     assert names(small, "وبالبطالة", "ar") == ["unemployment"]  # and + with + the
     assert names(small, "دنبال خانه\u200cای هستم", "fa") == ["housing"]  # zero-width non-joiner
     assert names(small, "كرايه", "fa") == ["housing"]  # Arabic kaf and yeh for the Persian letters
+
+
+def test_a_word_starts_after_an_elided_article_but_not_inside_a_word(small: QueryLexicon) -> None:
+    assert names(small, "Comment on l'inscrit à l'école ?", "fr") == ["school"]
+    assert names(small, "D'ÉCOLE", "fr") == ["school"]
+    assert names(small, "qu’un logement", "fr") == ["housing"]  # typographic apostrophe
+    assert names(small, "shaqo la'aan", "so") == []  # Somali: the apostrophe is inside the word
 
 
 def test_turkish_dotted_capital_i_matches_a_plain_i(tmp_path: Path) -> None:

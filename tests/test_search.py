@@ -21,6 +21,10 @@ DAY_CARE = {
     "hel-tpr:3159",
     "hel-tpr:3182",
     "hel-tpr:8693",
+    # where a place is applied for (the dev set's daycare_application accepts these too)
+    "hel-tpr:9015",  # Service guidance for early childhood and pre-primary education
+    "hel-tpr:2484",  # Early education and care
+    "hel-tpr:4701",  # Early education and care options
 }
 DEBT_COUNSELLING = "ptv-gd:9bed3c27-b1b2-4a67-9bef-8e022a4f8d3a"
 OUTREACH_YOUTH_WORK = "hel-tpr:6446"
