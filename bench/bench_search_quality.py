@@ -56,6 +56,7 @@ RERANK_L2 = 1e-2
 FEATURE_NAMES = [
     "dense", "dense_gap", "log_dense_rank", "lexical_share", "log_lexical_rank", "fused", "concept_share",
     "concepts_missing", "national", "own_language", "title_gap", "foreign_dense", "foreign_lexical",
+    "title_concept_share",
 ]  # fmt: skip
 WEIGHT_GRID = [(1.0, 0.0), (0.0, 1.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0), (0.75, 1.0), (0.5, 1.0)]
 K_GRID = [10.0, 30.0, 60.0]
@@ -240,7 +241,7 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, default=None, help="pickle of prepared cases: reused when present, else written")
     args = parser.parse_args()
 
-    settings = Settings(state_dir=Path(tempfile.mkdtemp(prefix="opastin-quality-")), relevance_gate=None)
+    settings = Settings(state_dir=Path(tempfile.mkdtemp(prefix="opastin-quality-")), relevance_gate=None, reranker=None)
     _engine, sessions = open_store(settings)
     ensure_imported(sessions, settings)
     service = build_search_service(sessions, settings)

@@ -42,6 +42,7 @@ class CandidateFeatures:
     own_language: bool  # the service has text in the question's language
     title_gap: float  # best dense score minus the best over title passages (name + summary)
     catalogue_language: bool  # the question is in fi/sv/en
+    title_concept_share: float = 0.0  # share of the question's concepts the service's name or summary names
 
     def vector(self) -> list[float]:
         concepts = 1.0 if self.question_concepts else 0.0
@@ -60,6 +61,7 @@ class CandidateFeatures:
             self.title_gap,
             foreign * self.dense,  # dense similarity is weaker evidence across languages
             foreign * self.lexical_share,
+            self.title_concept_share,
         ]
 
 

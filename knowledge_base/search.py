@@ -88,9 +88,19 @@ class _Snapshot:
     faqs: list[FaqEntry]
     faq_vectors: np.ndarray | None
     hidden: frozenset[int] = frozenset()  # positions search must no longer show (archived, on hold)
-    # Lexicon concepts each service's text names, filled as the reranker first meets a
-    # service; a new snapshot starts empty, so changed texts are never judged by old ones.
-    concepts: dict[int, frozenset[str]] = field(default_factory=dict)
+    # Lexicon concepts each service's text names (whole text, and name + summary), filled as
+    # the reranker first meets a service; a new snapshot starts empty, so changed texts are
+    # never judged by old ones.
+    concepts: dict[int, _ServiceConcepts] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _ServiceConcepts:
+    text: frozenset[str]  # named anywhere in the service's text
+    title: frozenset[str]  # named in its name or summary
+
+
+_NO_CONCEPTS = _ServiceConcepts(frozenset(), frozenset())
 
 
 @dataclass(frozen=True)
@@ -423,7 +433,7 @@ class SearchService:
         out = []
         for i in top:
             service = snapshot.services[i]
-            named = self._service_concepts(snapshot, i) if asked else frozenset()
+            named = self._service_concepts(snapshot, i) if asked else _NO_CONCEPTS
             best = dense.get(i, 0.0)
             out.append(
                 (
@@ -435,7 +445,8 @@ class SearchService:
                         lexical_share=lexical_score.get(i, 0.0) / lexical_top if lexical_top > 0 else 0.0,
                         lexical_rank=lexical_rank.get(i, LEXICAL_MISSING_RANK),
                         fused=fused.get(i, 0.0),
-                        concept_share=len(asked & named) / len(asked) if asked else 0.0,
+                        concept_share=len(asked & named.text) / len(asked) if asked else 0.0,
+                        title_concept_share=len(asked & named.title) / len(asked) if asked else 0.0,
                         question_concepts=len(asked),
                         national=service.area_type == "national",
                         own_language=language in service.texts,
@@ -446,22 +457,29 @@ class SearchService:
             )
         return out
 
-    def _service_concepts(self, snapshot: _Snapshot, service_index: int) -> frozenset[str]:
+    def _service_concepts(self, snapshot: _Snapshot, service_index: int) -> _ServiceConcepts:
         """Lexicon concepts whose catalogue words the service's own text uses, compared as
         BM25 index terms (the service's terms come from the shipped analysed terms, so this
         costs a lookup, not an analysis: reading 2,400 texts with the question regexes took
-        13 s)."""
+        13 s). A concept its name or summary names says more than one its description
+        mentions in passing."""
         cached = snapshot.concepts.get(service_index)
         if cached is None:
             assert self._lexicon is not None and snapshot.lexical is not None
-            names: set[str] = set()
+            text: set[str] = set()
+            title: set[str] = set()
             for lang, body in snapshot.services[service_index].texts.items():
                 if lang not in snapshot.lexical.languages or not body.name.strip():
                     continue
-                terms = set(snapshot.lexical.terms_of(document_text(body), lang))
-                names |= {c.name for c in self._lexicon.concepts if not terms.isdisjoint(self._concept_terms(snapshot, c, lang))}
-            cached = snapshot.concepts[service_index] = frozenset(names)
+                text |= self._concepts_named(snapshot, document_text(body), lang)
+                title |= self._concepts_named(snapshot, f"{body.name}\n{body.summary or ''}", lang)
+            cached = snapshot.concepts[service_index] = _ServiceConcepts(frozenset(text), frozenset(title))
         return cached
+
+    def _concepts_named(self, snapshot: _Snapshot, text: str, language: str) -> set[str]:
+        assert self._lexicon is not None and snapshot.lexical is not None
+        terms = set(snapshot.lexical.terms_of(text, language))
+        return {c.name for c in self._lexicon.concepts if not terms.isdisjoint(self._concept_terms(snapshot, c, language))}
 
     def _concept_terms(self, snapshot: _Snapshot, concept: Concept, language: str) -> frozenset[str]:
         key = (concept.name, language)
