@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -59,19 +59,38 @@ def document_text(text: ServiceText, name_repeats: int = NAME_REPEATS) -> str:
     return "\n".join(parts)
 
 
+def title_text(text: ServiceText) -> str:
+    """Name and summary of one language: what the service says it is, without the
+    description's passing mentions (the reranker's title concepts; the dense title passage,
+    passages.py, also adds synonyms)."""
+    return "\n".join(t.strip() for t in (text.name, text.summary) if t and t.strip())
+
+
 def service_documents(
     services: Sequence[ServiceRecord],
     languages: Iterable[str] = CATALOGUE_LANGUAGES,
     name_repeats: int = NAME_REPEATS,
 ) -> list[LexicalDocument]:
     """One document per service and catalogue language it has; doc_id = position in `services`."""
+    return _per_language(services, languages, lambda text: document_text(text, name_repeats))
+
+
+def service_titles(services: Sequence[ServiceRecord], languages: Iterable[str] = CATALOGUE_LANGUAGES) -> list[LexicalDocument]:
+    """`title_text` per service and catalogue language: shipped analysed with the documents,
+    so the reranker's first look at a service costs a lookup, not a spaCy analysis."""
+    return _per_language(services, languages, title_text)
+
+
+def _per_language(
+    services: Sequence[ServiceRecord], languages: Iterable[str], text_of: Callable[[ServiceText], str]
+) -> list[LexicalDocument]:
     wanted = tuple(languages)
     docs = []
     for position, service in enumerate(services):
         for language in wanted:
             text = service.texts.get(language)
             if text is not None and text.name.strip():
-                docs.append(LexicalDocument(position, language, document_text(text, name_repeats)))
+                docs.append(LexicalDocument(position, language, text_of(text)))
     return docs
 
 

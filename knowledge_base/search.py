@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from knowledge_base import repository
 from knowledge_base.colloquial import ColloquialFinnish
 from knowledge_base.contracts import FaqEntry, Query, SearchHit, SearchResult, ServiceRecord, ServiceText
-from knowledge_base.bm25 import LexicalIndex, TermStore, document_text, service_documents
+from knowledge_base.bm25 import LexicalIndex, TermStore, document_text, service_documents, title_text
 from knowledge_base.embedding import Embedder
 from knowledge_base.hybrid import GateFeatures, RelevanceGate, reciprocal_rank_fusion
 from knowledge_base.errors import IndexNotReady, InvalidQuery, NotFound
@@ -472,7 +472,7 @@ class SearchService:
                 if lang not in snapshot.lexical.languages or not body.name.strip():
                     continue
                 text |= self._concepts_named(snapshot, document_text(body), lang)
-                title |= self._concepts_named(snapshot, f"{body.name}\n{body.summary or ''}", lang)
+                title |= self._concepts_named(snapshot, title_text(body), lang)
             cached = snapshot.concepts[service_index] = _ServiceConcepts(frozenset(text), frozenset(title))
         return cached
 

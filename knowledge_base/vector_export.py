@@ -29,7 +29,7 @@ def export_vectors(settings: Settings, path: Path, progress: Callable[[int, int]
 
 def export_lexical_terms(settings: Settings, path: Path) -> int:
     """Write the analysed BM25 terms of the published catalogue (settings.shipped_terms)."""
-    from knowledge_base.bm25 import export_terms, service_documents
+    from knowledge_base.bm25 import export_terms, service_documents, service_titles
     from knowledge_base.lexicon import QueryLexicon
     from knowledge_base.text_analysis import Analyzer
 
@@ -38,4 +38,4 @@ def export_lexical_terms(settings: Settings, path: Path) -> int:
     with sessions() as session:
         services = repository.published_services(session=session)
     lexicon = [(0, language, words) for language, words in QueryLexicon.load(settings.query_lexicon).catalogue_texts()] if settings.query_lexicon else []
-    return export_terms([*service_documents(services), *lexicon], Analyzer(), path)
+    return export_terms([*service_documents(services), *service_titles(services), *lexicon], Analyzer(), path)

