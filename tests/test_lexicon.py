@@ -116,6 +116,56 @@ def test_shipped_lexicon_covers_every_language() -> None:
         assert covered == {c.name for c in lexicon.concepts}, (language, {c.name for c in lexicon.concepts} - covered)
 
 
+# A company, firm or business is the setting of many questions that are not about starting one:
+# an employer who needs staff, a worker whose employer went bankrupt or is cutting jobs.
+NOT_ENTREPRENEURSHIP = [
+    ("en", "Our small company needs two more cleaners, where do we find them?"),
+    ("en", "The company I worked for went bankrupt last week"),
+    ("fi", "Pieni yrityksemme tarvitsee lisää työntekijöitä ulkomailta"),
+    ("fi", "Yritys, jossa olin töissä, meni konkurssiin"),
+    ("sv", "Firman jag jobbade på gick i konkurs"),
+    ("ru", "Фирма, где я работал, обанкротилась, что делать?"),
+    ("uk", "Підприємство, де я працював, збанкрутувало"),
+    ("ar", "الشركة التي أعمل فيها أفلست"),
+    ("ar", "أشتغل في شركة خاصة وبدي أغير شغلي"),
+    ("fa", "شرکتی که توش کار میکردم ورشکست شد"),
+    ("tr", "Şirketimiz yurt dışından bir yazılımcı getirmek istiyor"),
+    ("tr", "İş kurumuna nasıl kayıt olurum?"),
+    ("zh", "我工作的公司倒闭了"),
+    ("vi", "Công ty tôi làm việc bị phá sản"),
+    ("es", "La empresa donde trabajaba cerró y me quedé sin empleo"),
+    ("fr", "Notre entreprise cherche des salariés"),
+    ("so", "Shirkadda aan ka shaqeeyo way xirantay"),
+    ("et", "Meie ettevõte otsib töötajaid"),
+]
+ENTREPRENEURSHIP = [
+    ("en", "I want to start my own business, can I get a start-up grant?"),
+    ("fi", "Haluaisin perustaa oman yrityksen, mistä saan neuvoja?"),
+    ("sv", "Jag vill starta eget företag"),
+    ("ru", "Хочу открыть свой бизнес в Финляндии"),
+    ("uk", "Як зареєструвати ФОП у Фінляндії?"),
+    ("ar", "بدي افتح مشروعي الخاص"),
+    ("fa", "میخوام کسب و کار خودم رو راه بندازم"),
+    ("tr", "Kendi şirketimi kurmak istiyorum"),
+    ("zh", "我想在芬兰开一家餐厅"),
+    ("vi", "toi muon mo cong ty o phan lan"),
+    ("es", "Quiero montar mi propio negocio"),
+    ("fr", "Je veux créer mon entreprise"),
+    ("so", "Waxaan rabaa inaan ganacsi bilaabo"),
+    ("et", "Tahan asutada oma firma"),
+]
+
+
+@pytest.mark.parametrize(("language", "question"), NOT_ENTREPRENEURSHIP)
+def test_a_company_as_the_setting_is_not_entrepreneurship(language: str, question: str) -> None:
+    assert "entrepreneurship" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+@pytest.mark.parametrize(("language", "question"), ENTREPRENEURSHIP)
+def test_starting_a_business_is_entrepreneurship(language: str, question: str) -> None:
+    assert "entrepreneurship" in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
 def test_an_empty_setting_turns_the_lexicon_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPASTIN_QUERY_LEXICON", "")
     assert Settings().query_lexicon is None
