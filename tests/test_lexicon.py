@@ -224,3 +224,71 @@ def test_school_words_fire_basic_education_only_for_a_comprehensive_school_need(
     }
     assert [(lang, text) for lang, texts in setting.items() for text in texts if fires(text, lang)] == []
     assert [(lang, text) for lang, texts in need.items() for text in texts if not fires(text, lang)] == []
+
+
+# "At home" is the setting of many questions (back to work after years with the children, a
+# housewife, homework, a parent living alone); housing words name the need for a home.
+AT_HOME_WITH_KIDS = {
+    "en": "I've been at home with my kids for years and want to work again",
+    "ar": "كنت في البيت مع اولادي سبع سنين وبدي ارجع اشتغل",
+    "fa": "چند سال تو خونه با بچه‌ها بودم و میخوام دوباره کار کنم",
+    "ckb": "چەند ساڵە لە ماڵەوەم لەگەڵ منداڵەکانم و دەمەوێت کار بکەم",
+    "so": "Sanado badan ayaan guriga la joogay carruurta, hadda waxaan rabaa inaan shaqeeyo",
+    "tr": "Yıllardır çocuklarla evdeyim ve tekrar çalışmak istiyorum",
+    "es": "Llevo años en casa con mis hijos y quiero volver a trabajar",
+    "fr": "Je suis à la maison avec mes enfants depuis des années et je veux retravailler",
+    "et": "Olen aastaid olnud lastega kodus ja tahan uuesti tööle minna",
+    "vi": "Tôi ở nhà với con nhiều năm và muốn đi làm lại",
+    "zh": "我在家带孩子好几年了，想重新工作",
+    "ru": "Я несколько лет сидела дома с детьми и хочу снова работать",
+}
+OTHER_AT_HOME = [
+    ("en", "I'm a housewife and want to study"),
+    ("en", "my home country is Iraq"),
+    ("ar", "انا ربة منزل"),
+    ("ar", "مساعدة في الواجبات المنزلية"),
+    ("fa", "من خانه‌دار هستم"),
+    ("fa", "مادرم تنها تو خونه زندگی میکنه"),
+    ("ckb", "دایکم بە تەنها لە ماڵەوە دەژی"),
+    ("so", "hooyaday keligeed ayay guriga ku nooshahay"),
+    ("tr", "ev hanımıyım"),
+    ("tr", "ev ödevi yardımı"),
+    ("es", "soy ama de casa"),
+    ("et", "minu kodu on Tallinnas"),
+    ("vi", "toi can ho tro tim viec"),  # "cần hỗ trợ" typed without diacritics, not "căn hộ"
+    ("vi", "tim nha tre cho con"),  # a day-care place, not a home
+]
+LOOKING_FOR_A_RENTAL = {
+    "en": "I'm looking for a rental apartment",
+    "fi": "etsin vuokra-asuntoa",
+    "sv": "jag söker en hyreslägenhet",
+    "ar": "ابحث عن شقة للايجار",
+    "fa": "دنبال خونه اجاره‌ای هستم",
+    "ckb": "بەدوای شوقەیەکی بە کرێ دەگەڕێم",
+    "so": "guri kiro ah ayaan raadinayaa",
+    "tr": "kiralık daire arıyorum",
+    "es": "busco un piso de alquiler",
+    "fr": "je cherche un appartement à louer",
+    "et": "otsin üürikorterit",
+    "vi": "toi dang tim can ho cho thue",
+    "zh": "我在找出租公寓",
+    "ru": "ищу квартиру в аренду",
+    "uk": "шукаю квартиру в оренду",
+}
+
+
+@pytest.mark.parametrize("language", sorted(AT_HOME_WITH_KIDS))
+def test_being_at_home_is_not_a_housing_need(language: str) -> None:
+    lexicon = QueryLexicon.load(PACKAGE_DIR / "data" / "query_lexicon.yml")
+    assert "housing" not in names(lexicon, AT_HOME_WITH_KIDS[language], language)
+    assert "housing" in names(lexicon, LOOKING_FOR_A_RENTAL[language], language)
+
+
+@pytest.mark.parametrize(("language", "text"), OTHER_AT_HOME)
+def test_home_as_context_does_not_fire_housing(language: str, text: str) -> None:
+    assert "housing" not in names(load_lexicon(DEFAULT_PATH), text, language)
+
+
+@pytest.mark.parametrize("language", sorted(LOOKING_FOR_A_RENTAL))
+def test_looking_for_a_rental_fires_housing(language: str) -> None:
+    assert "housing" in names(load_lexicon(DEFAULT_PATH), LOOKING_FOR_A_RENTAL[language], language)
