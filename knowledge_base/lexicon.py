@@ -59,14 +59,74 @@ def word_count(text: str) -> int:
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
 
-def _term_pattern(term: str) -> str:
+_WORD_STARTS = re.compile(_WORD_START)
+# Every way _ARABIC_CLITICS can match: an Arabic-script term is tried after each of them.
+_CLITIC_PREFIXES = tuple(
+    sorted({a + b + c for a in ("", "و", "ف") for b in ("", "ب", "ل", "ك") for c in ("", "ال")}, key=len)
+)
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One query word: its key (the first characters a match starts with) and the pattern
+    matched at a word start."""
+
+    key: str
+    pattern: re.Pattern[str]
+    arabic: bool  # may follow the one-letter clitics and the article
+
+
+def _term(term: str) -> _Term | None:
     whole = term.endswith("=")
     words = normalise(term.removesuffix("=")).split()
+    if not words:
+        return None
     body = r"[\s\-]+".join(re.escape(word) for word in words)
     if _UNSPACED.search(body):
-        return body
-    start = _WORD_START + (_ARABIC_CLITICS if _ARABIC_SCRIPT.search(body) else "")
-    return start + body + (r"(?![\w])" if whole else "")
+        return _Term("", re.compile(body), arabic=False)
+    pattern = re.compile(body + (r"(?![\w])" if whole else ""))
+    return _Term(words[0][:_KEY_LENGTH], pattern, arabic=bool(_ARABIC_SCRIPT.search(body)))
+
+
+# Terms are bucketed by their first characters, so a question is compared only with the terms
+# that start like one of its words: one alternation of all a concept's words per language
+# cost 40-130 ms a question (the engine tries every alternative at every position).
+_KEY_LENGTH = 2
+
+
+class _LanguageTerms:
+    """The query words of one language, bucketed by key."""
+
+    def __init__(self, terms: list[tuple[_Term, int]]) -> None:
+        self.plain: dict[str, list[tuple[re.Pattern[str], int]]] = {}
+        self.arabic: dict[str, list[tuple[re.Pattern[str], int]]] = {}
+        self.unspaced: list[tuple[re.Pattern[str], int]] = []
+        for term, concept in terms:
+            if not term.key:
+                self.unspaced.append((term.pattern, concept))
+            else:
+                (self.arabic if term.arabic else self.plain).setdefault(term.key, []).append((term.pattern, concept))
+
+    def concepts_in(self, folded: str, starts: list[int], found: set[int]) -> None:
+        """Adds to `found` the concepts whose words occur in `folded` (normalised text), whose
+        word starts are `starts`."""
+        for pattern, concept in self.unspaced:
+            if concept not in found and pattern.search(folded):
+                found.add(concept)
+        for start in starts:
+            self._match_at(self.plain, folded, start, found)
+            if self.arabic:
+                for clitic in _CLITIC_PREFIXES:
+                    if folded.startswith(clitic, start):
+                        self._match_at(self.arabic, folded, start + len(clitic), found)
+
+    @staticmethod
+    def _match_at(buckets: dict[str, list[tuple[re.Pattern[str], int]]], folded: str, at: int, found: set[int]) -> None:
+        for key in {folded[at : at + _KEY_LENGTH], folded[at : at + 1]}:
+            for pattern, concept in buckets.get(key, ()):
+                if concept not in found and pattern.match(folded, at):
+                    found.add(concept)
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -78,12 +138,12 @@ class Concept:
 SHARED_LANGUAGES = ("en", "fi")
 
 class QueryLexicon:
-    def __init__(self, concepts: list[Concept], terms: Mapping[str, list[tuple[str, Concept]]]) -> None:
-        """`terms`: language -> (regular expression source, concept); compiled on first use
-        of a language (all of them take 0.2 s, a question needs three)."""
+    def __init__(self, concepts: list[Concept], terms: Mapping[str, list[tuple[str, int]]]) -> None:
+        """`terms`: language -> (query word, index of its concept); a language's words are
+        prepared on first use."""
         self.concepts = concepts
-        self._sources = terms
-        self._patterns: dict[str, list[tuple[re.Pattern[str], Concept]]] = {}
+        self._words = terms
+        self._prepared: dict[str, _LanguageTerms] = {}
         self._terms: dict[str, list[str]] = {}  # concept name -> analysed catalogue words
 
     @classmethod
@@ -92,39 +152,35 @@ class QueryLexicon:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
         concepts = []
-        sources: dict[str, list[tuple[str, Concept]]] = {}
+        words: dict[str, list[tuple[str, int]]] = {}
         for name, entry in (data.get("concepts") or {}).items():
-            concept = Concept(name, {lang: str(words) for lang, words in (entry.get("catalogue") or {}).items()})
-            concepts.append(concept)
+            concepts.append(Concept(name, {lang: str(w) for lang, w in (entry.get("catalogue") or {}).items()}))
             for language, terms in (entry.get("query") or {}).items():
-                alternatives = "|".join(_term_pattern(str(term)) for term in terms if str(term).strip())
-                if alternatives:
-                    sources.setdefault(language, []).append((alternatives, concept))
-        return cls(concepts, sources)
+                words.setdefault(language, []).extend((str(term), len(concepts) - 1) for term in terms if str(term).strip())
+        return cls(concepts, words)
 
     @property
     def languages(self) -> list[str]:
-        return sorted(self._sources)
+        return sorted(self._words)
 
     def has_terms(self, concept: str, language: str) -> bool:
-        return any(c.name == concept for _source, c in self._sources.get(language, []))
+        return any(self.concepts[i].name == concept for _word, i in self._words.get(language, []))
 
-    def _compiled(self, language: str) -> list[tuple[re.Pattern[str], Concept]]:
-        compiled = self._patterns.get(language)
-        if compiled is None:
-            compiled = [(re.compile(source), concept) for source, concept in self._sources.get(language, [])]
-            self._patterns[language] = compiled
-        return compiled
+    def _language(self, language: str) -> _LanguageTerms:
+        prepared = self._prepared.get(language)
+        if prepared is None:
+            terms = [(term, i) for word, i in self._words.get(language, []) if (term := _term(word)) is not None]
+            prepared = self._prepared[language] = _LanguageTerms(terms)
+        return prepared
 
     def concepts_in(self, text: str, languages: Iterable[str]) -> list[Concept]:
         """The concepts `text` mentions in any of `languages`, in lexicon order."""
         folded = normalise(text)
-        found: dict[str, Concept] = {}
+        starts = [m.start() for m in _WORD_STARTS.finditer(folded)]
+        found: set[int] = set()
         for language in dict.fromkeys(languages):
-            for pattern, concept in self._compiled(language):
-                if concept.name not in found and pattern.search(folded):
-                    found[concept.name] = concept
-        return [c for c in self.concepts if c.name in found]
+            self._language(language).concepts_in(folded, starts, found)
+        return [self.concepts[i] for i in sorted(found)]
 
     def catalogue_texts(self) -> list[tuple[str, str]]:
         """(language, words) of every concept: shipped with the catalogue's analysed terms."""
