@@ -292,3 +292,134 @@ def test_home_as_context_does_not_fire_housing(language: str, text: str) -> None
 @pytest.mark.parametrize("language", sorted(LOOKING_FOR_A_RENTAL))
 def test_looking_for_a_rental_fires_housing(language: str) -> None:
     assert "housing" in names(load_lexicon(DEFAULT_PATH), LOOKING_FOR_A_RENTAL[language], language)
+
+
+# employer_services names an employer's need (finding staff, hiring from abroad, recruitment help):
+# a company, "we" or a third person who needs workers, however it is put. A worker asking who is
+# hiring, or about their own employer, is the setting, not the need.
+EMPLOYER_NEEDS_STAFF = [
+    ("en", "Our company needs workers, where do we start?"),
+    ("en", "The firm is looking for staff for the summer"),
+    ("en", "How can we bring a programmer from abroad?"),
+    ("en", "We can't find skilled workers anywhere"),
+    ("en", "I want to hire my first employee"),
+    ("fi", "Yrityksemme tarvitsee työntekijöitä"),
+    ("fi", "Emme löydä työntekijöitä, mistä saisi apua rekrytointiin?"),
+    ("sv", "Vårt företag söker medarbetare"),
+    ("ru", "Наша фирма ищет работников"),
+    ("ru", "Не могу найти работников для кафе"),
+    ("uk", "Компанія шукає працівників"),
+    ("uk", "Ми шукаємо співробітників з-за кордону"),
+    ("ar", "الشركة تحتاج عمال"),
+    ("ar", "عندي مطعم وما عم لاقي عمال"),
+    ("fa", "شرکت ما به کارمند نیاز داره"),
+    ("fa", "میخوایم یه آشپز از خارج بیاریم"),
+    ("ckb", "کۆمپانیاکەمان پێویستی بە کرێکار هەیە"),
+    ("so", "Shirkaddu waxay u baahan tahay shaqaale"),
+    ("et", "Meie ettevõte otsib töötajaid"),
+    ("zh", "我们餐厅招不到人"),
+    ("vi", "Công ty tôi cần tuyển thêm người"),
+    ("vi", "cong ty toi can tuyen them nguoi"),
+    ("tr", "Şirketimiz yurt dışından bir yazılımcı getirmek istiyor"),
+    ("es", "No encuentro trabajadores para mi restaurante"),
+    ("fr", "Je n'arrive pas à recruter"),
+    ("fr", "Notre entreprise cherche des salariés"),
+]
+WORKER_NOT_EMPLOYER = [
+    ("en", "Is anyone hiring? I need a job"),
+    ("en", "I'm a new employee and my employer doesn't pay my salary"),
+    ("fi", "Yritys irtisanoo työntekijöitä, mitä teen?"),
+    ("fi", "Työnantaja ei maksa palkkaani"),
+    ("sv", "Jag är nyanställd och arbetsgivaren betalar inte lön"),
+    ("ru", "Работодатель не платит мне зарплату"),
+    ("ar", "صاحب الشغل ما عم يدفعلي راتبي"),
+    ("fa", "کارفرمام حقوقمو نمیده"),
+    ("fa", "صاحب کارم حقوقم رو نداده"),
+    ("zh", "我在网上看招聘广告找工作"),
+    ("zh", "老板不给我发工资"),
+    ("vi", "Tôi đang xem tin tuyển dụng để tìm việc"),
+    ("es", "Me quieren contratar, ¿qué papeles necesito?"),
+    ("fr", "Ils m'ont embauché le mois dernier"),
+    ("fr", "Je cherche un emploi, qui recrute ?"),
+    ("so", "Milkiilaha shirkadda mushaharkaygii ma bixin"),
+    ("so", "Waxaan ahay shaqaale cusub"),
+    ("tr", "Beni işe almak istemiyorlar"),
+    ("ru", "Меня хотят нанять, какие документы нужны?"),
+    ("uk", "Мене хочуть найняти"),
+    ("et", "Mind tahetakse palgata"),
+    ("ar", "أنا عامل من الخارج وصاحب الشغل ما دفعلي"),
+    ("zh", "我想雇个律师"),
+    ("en", "How do I hire a lawyer?"),
+]
+
+
+@pytest.mark.parametrize(("language", "question"), EMPLOYER_NEEDS_STAFF)
+def test_an_employer_needing_staff_fires_employer_services(language: str, question: str) -> None:
+    assert "employer_services" in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+@pytest.mark.parametrize(("language", "question"), WORKER_NOT_EMPLOYER)
+def test_a_worker_asking_is_not_employer_services(language: str, question: str) -> None:
+    assert "employer_services" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+# unemployment names the loss of a job (fired, laid off, a contract that ends, registering as a
+# jobseeker), not words that also mean deportation, cutting costs, a contract or just "the job".
+LOSING_A_JOB = [
+    ("en", "The company is laying off workers and I'm one of them"),
+    ("en", "My fixed-term contract ends next month"),
+    ("fi", "Määräaikainen työsopimukseni päättyy kesäkuussa"),
+    ("sv", "Min visstidsanställning tar slut"),
+    ("ru", "Меня сократили на работе"),
+    ("ru", "В компании сокращение штата"),
+    ("uk", "Мене скоротили, що робити?"),
+    ("ar", "الشركة عم تسرّح موظفين وطردوني من الشغل"),
+    ("fa", "از کار اخراج شدم"),
+    ("fa", "شرکت تعدیل نیرو کرد"),
+    ("ckb", "لە کار دەریانکردم"),
+    ("so", "Shaqadii waa la iga joojiyay"),
+    ("so", "Shaqaale dhimis ayaa shirkadda ka dhacday"),
+    ("et", "Mind koondati"),
+    ("zh", "我的劳动合同到期了"),
+    ("zh", "公司裁员了"),
+    ("vi", "Công ty cắt giảm nhân viên"),
+    ("tr", "Şirket işçi çıkarıyor"),
+    ("es", "Me despidieron ayer"),
+    ("fr", "Mon CDD se termine"),
+]
+NOT_LOSING_A_JOB = [
+    ("en", "I have a fixed-term contract, can I get a residence permit?"),
+    ("en", "My asylum appeal was dismissed"),
+    ("fi", "Minulla on määräaikainen työsopimus, voinko saada asuntolainan?"),
+    ("sv", "Jag har en visstidsanställning, kan jag hyra en lägenhet?"),
+    ("ru", "Как сократить расходы на жильё?"),
+    ("ru", "Что означает это сокращение?"),
+    ("uk", "Як скоротити витрати на комунальні послуги?"),
+    ("uk", "Я хочу звільнити квартиру"),
+    ("ar", "عندي عقد مؤقت وبدي استأجر شقة"),
+    ("ar", "خايف يطردوني من فنلندا"),
+    ("fa", "میترسم از فنلاند اخراج بشم"),
+    ("fa", "حکم اخراج از کشور گرفتم"),
+    ("fa", "قرارداد موقت دارم، میتونم خونه اجاره کنم؟"),
+    ("ckb", "دەترسم لە فینلاند دەرم بکەن"),
+    ("so", "Shaqadii hore waxaan ahaa kariye"),
+    ("so", "Guriga waa la iga eryay"),
+    ("et", "Mul on tähtajaline leping, kas saan üürida korteri?"),
+    ("zh", "劳动合同里写的工资太低"),
+    ("zh", "签证不续签怎么办"),
+    ("tr", "Masrafları nasıl küçültebilirim, sorun çıkarıyorlar"),
+    ("es", "Fiesta de despedida para mi compañero"),
+    ("es", "Tengo un contrato temporal, ¿puedo alquilar un piso?"),
+    ("fr", "J'ai un CDD, puis-je louer un appartement ?"),
+    ("fr", "J'ai viré l'argent du loyer"),
+]
+
+
+@pytest.mark.parametrize(("language", "question"), LOSING_A_JOB)
+def test_losing_a_job_fires_unemployment(language: str, question: str) -> None:
+    assert "unemployment" in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+@pytest.mark.parametrize(("language", "question"), NOT_LOSING_A_JOB)
+def test_deportation_cost_cutting_or_a_contract_is_not_unemployment(language: str, question: str) -> None:
+    assert "unemployment" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
