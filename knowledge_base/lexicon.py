@@ -46,6 +46,7 @@ _FOLD = str.maketrans(
         "\u200c": " ",  # zero-width non-joiner (Persian) -> space
         "\u200d": "",
         "\u0307": "",  # combining dot above: Turkish "İ".lower() is "i" + U+0307
+        **{chr(mark): "" for mark in range(0x064B, 0x0653)},  # Arabic short vowels and tanween ("مكاناً")
         "\u2019": "'",
         "\u02bc": "'",
     }

@@ -423,3 +423,13 @@ def test_losing_a_job_fires_unemployment(language: str, question: str) -> None:
 @pytest.mark.parametrize(("language", "question"), NOT_LOSING_A_JOB)
 def test_deportation_cost_cutting_or_a_contract_is_not_unemployment(language: str, question: str) -> None:
     assert "unemployment" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+def test_arabic_short_vowels_do_not_hide_a_word_and_daycare_is_not_custody() -> None:
+    """Tanween and short vowels ("مكاناً") are folded away like the other spelling variants;
+    حضانة is day care when a place for a child is asked, custody after a divorce."""
+    lexicon = load_lexicon(DEFAULT_PATH)
+    assert "early_childhood_education" in names(lexicon, "أحتاج مكاناً في الحضانة لطفلي الصغير", "ar")
+    assert "early_childhood_education" in names(lexicon, "بدي سجل ابني بالحضانة", "ar")
+    custody = names(lexicon, "من يحصل على حضانة الأطفال بعد الطلاق؟", "ar")
+    assert "early_childhood_education" not in custody and "divorce_and_separation" in custody
