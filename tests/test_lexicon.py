@@ -433,3 +433,71 @@ def test_arabic_short_vowels_do_not_hide_a_word_and_daycare_is_not_custody() -> 
     assert "early_childhood_education" in names(lexicon, "بدي سجل ابني بالحضانة", "ar")
     custody = names(lexicon, "من يحصل على حضانة الأطفال بعد الطلاق؟", "ar")
     assert "early_childhood_education" not in custody and "divorce_and_separation" in custody
+
+
+# work_tryout names wanting to try working (or a field) before committing: to see whether one copes,
+# for a while without pay, to get experience or show one's skills. Hours in day care, unpaid leave,
+# unpaid wages, the right to work on a permit or experience one already has are other needs.
+TRYING_OUT_WORK = [
+    ("fi", "Olin viisi vuotta kotona lasten kanssa, haluaisin kokeilla jaksanko töissä"),
+    ("fi", "Voisinko olla muutaman viikon töissä ilman palkkaa?"),
+    ("fi", "Tarvitsen suomalaista työkokemusta, mistä saan jalan oven väliin?"),
+    ("sv", "Kan jag jobba utan lön några veckor för att få arbetslivserfarenhet?"),
+    ("sv", "Jag vill testa om jag orkar jobba efter utmattningen"),
+    ("en", "I want to see if I can cope with work after burnout"),
+    ("en", "How can I get my foot in the door and show employers what I can do?"),
+    ("en", "My son isn't sure if the field suits him"),
+    ("ru", "Я пять лет сидела дома с детьми, хочу попробовать поработать"),
+    ("ru", "Можно ли поработать бесплатно, чтобы получить опыт?"),
+    ("uk", "Хочу спробувати попрацювати після вигорання"),
+    ("uk", "Син не знає, чи підходить йому ця професія"),
+    ("ar", "ممكن اشتغل بدون راتب حتى آخذ خبرة؟"),
+    ("ar", "ابني مش متأكد اذا المجال بناسبه"),
+    ("fa", "میشه چند هفته بدون حقوق کار کنم که تجربه کاری بگیرم؟"),
+    ("fa", "پسرم نمیدونه این رشته بهش میخوره یا نه"),
+    ("ckb", "دەمەوێت کار تاقی بکەمەوە"),
+    ("ckb", "دهتوانم بێ مووچه کار بکهم بۆ ئهزموونی کار؟"),
+    ("so", "Waxaan rabaa inaan shaqo isku dayo"),
+    ("so", "Ma shaqeyn karaa mushahar la'aan si aan khibrad u helo?"),
+    ("et", "Tahan proovida, kas suudan töötada"),
+    ("et", "Kas saan ilma palgata töötada, et saada töökogemust?"),
+    ("zh", "可以不拿工资工作几周来积累经验吗？"),
+    ("zh", "儿子不知道这个专业适不适合他"),
+    ("vi", "Có thể làm không lương vài tuần để lấy kinh nghiệm không?"),
+    ("vi", "con toi khong biet nganh nay co hop voi no khong"),
+    ("tr", "Birkaç hafta maaşsız çalışıp tecrübe kazanabilir miyim?"),
+    ("tr", "uzun suredir issizim, calismayi denemek istiyorum"),
+    ("es", "¿Puedo trabajar sin sueldo unas semanas para ganar experiencia?"),
+    ("es", "Mi hijo no sabe si la profesión es para él"),
+    ("fr", "Après un burn-out je veux voir si je tiens"),
+    ("fr", "Est-ce que je peux travailler sans salaire pour acquérir de l'expérience ?"),
+]
+NOT_TRYING_OUT_WORK = [
+    ("fi", "Lapsi on päiväkodissa muutaman tunnin päivässä"),
+    ("fi", "Pitääkö sairauslomatodistus näyttää työnantajalle?"),
+    ("sv", "Kan jag ta tjänstledigt utan lön för att vårda min mamma?"),
+    ("en", "Can I work on a student residence permit?"),
+    ("en", "I have 5 years of work experience in Finland, can I get citizenship?"),
+    ("ru", "Смогу ли я работать с этим видом на жительство?"),
+    ("uk", "Чи зможу я працювати з тимчасовим захистом?"),
+    ("ar", "اجازة بدون راتب حتى اعتني بامي"),
+    ("fa", "مرخصی بدون حقوق برای مراقبت از مادرم"),
+    ("ckb", "دەمەوێت زمانەکەم تاقی بکەمەوە"),
+    ("so", "Daryeel caafimaad lacag la'aan ah ma jiraa?"),
+    ("et", "Mind tahetakse palgata"),
+    ("zh", "这本书可以免费试读吗"),
+    ("vi", "Tháng này tôi không nhận lương"),
+    ("tr", "Annemle ilgilenmek için maaşsız izin alabilir miyim?"),
+    ("es", "Excedencia sin sueldo para cuidar a mi madre"),
+    ("fr", "Je veux voir si je peux travailler avec mon titre de séjour"),
+]
+
+
+@pytest.mark.parametrize(("language", "question"), TRYING_OUT_WORK)
+def test_trying_out_work_fires_work_tryout(language: str, question: str) -> None:
+    assert "work_tryout" in names(load_lexicon(DEFAULT_PATH), question, language)
+
+
+@pytest.mark.parametrize(("language", "question"), NOT_TRYING_OUT_WORK)
+def test_leave_wages_permits_or_day_care_hours_are_not_work_tryout(language: str, question: str) -> None:
+    assert "work_tryout" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
