@@ -501,3 +501,77 @@ def test_trying_out_work_fires_work_tryout(language: str, question: str) -> None
 @pytest.mark.parametrize(("language", "question"), NOT_TRYING_OUT_WORK)
 def test_leave_wages_permits_or_day_care_hours_are_not_work_tryout(language: str, question: str) -> None:
     assert "work_tryout" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+# student_health_care names the health and welfare of pupils and students at their school or
+# college: who there to talk to, its nurse, psychologist or social worker, students' mental health,
+# stress before exams. The school alone is the setting (a school place, enrolling, changing school).
+STUDENT_HEALTH = [
+    ("fi", "Kenelle voin puhua koulussa, minua ahdistaa"),
+    ("fi", "Onko amiksessa terveydenhoitajaa tai psykologia?"),
+    ("fi", "Kokeet stressaa niin paljon etten saa unta"),
+    ("sv", "Vem kan jag prata med i skolan?"),
+    ("sv", "Finns det en psykolog på skolan?"),
+    ("sv", "Jag har provångest"),
+    ("en", "Who can I talk to at school? I'm anxious"),
+    ("en", "Is there someone at school my daughter can see?"),
+    ("en", "Does the college have a psychologist?"),
+    ("en", "I get panic before exams, who can help?"),
+    ("ru", "С кем можно поговорить в школе? У меня тревога"),
+    ("ru", "У меня сильный стресс перед экзаменами"),
+    ("uk", "З ким можна поговорити в школі?"),
+    ("uk", "Де знайти студентського психолога?"),
+    ("ar", "مع مين بقدر احكي بالمدرسة؟ عندي قلق"),
+    ("ar", "بنتي بدها تحكي مع حدا بالمدرسة"),
+    ("ar", "عندي قلق الامتحانات"),
+    ("fa", "تو مدرسه با کی میتونم حرف بزنم؟ اضطراب دارم"),
+    ("fa", "استرس قبل از امتحان دارم"),
+    ("ckb", "لە قوتابخانە لەگەڵ کێ قسە بکەم؟"),
+    ("ckb", "له قوتابخانه لهگهڵ کێ قسه بکهم"),
+    ("so", "Yaan la hadli karaa dugsiga? Waan walwalsanahay"),
+    ("so", "Walwalka imtixaanka ayaa i haya"),
+    ("et", "Kellega saan koolis rääkida? Mul on ärevus"),
+    ("et", "Mul on eksamiärevus"),
+    ("zh", "在学校我可以找谁谈谈？我很焦虑"),
+    ("zh", "学校有没有心理老师"),
+    ("vi", "Ở trường có ai để nói chuyện không?"),
+    ("vi", "o truong co ai de noi chuyen khong"),
+    ("vi", "Tôi bị áp lực thi cử"),
+    ("tr", "Okulda kiminle konuşabilirim? Kaygılıyım"),
+    ("tr", "okulda kiminle konusabilirim"),
+    ("tr", "Sınav kaygısı yaşıyorum"),
+    ("es", "¿Con quién puedo hablar en el colegio? Tengo ansiedad"),
+    ("es", "Tengo mucha ansiedad por los exámenes"),
+    ("fr", "À qui puis-je parler à l'école ? Je suis anxieux"),
+    ("fr", "J'ai beaucoup de stress avant les examens"),
+]
+NOT_STUDENT_HEALTH = [
+    ("fi", "Miten ilmoitan lapsen kouluun?"),
+    ("fi", "Kenelle koulussa ilmoitan muuttoosoitteen?"),
+    ("sv", "Hur anmäler jag mitt barn till skolan?"),
+    ("en", "How do I enrol my child in school?"),
+    ("en", "I need to see a doctor"),
+    ("ru", "Куда обратиться в школу по поводу записи?"),
+    ("uk", "Як записати дитину до школи?"),
+    ("ar", "بدي احكي مع المدرسة عن التسجيل"),
+    ("fa", "چطور بچمو تو مدرسه ثبت نام کنم؟"),
+    ("ckb", "چۆن منداڵەکەم لە قوتابخانە ناونووس بکەم؟"),
+    ("so", "Sideen ilmahayga dugsiga ugu diiwaangeliyaa?"),
+    ("et", "Koolis räägitakse eesti keelt"),
+    ("zh", "怎么给孩子报名上学？"),
+    ("vi", "Tôi sợ thiếu tiền thuê nhà"),
+    ("vi", "Làm sao xin trường cho con?"),
+    ("tr", "Okula kayıt nasıl yapılır?"),
+    ("es", "Tengo que hablar con el colegio sobre la matrícula"),
+    ("fr", "Je dois parler à l'école de mon fils pour l'inscription"),
+]
+
+
+@pytest.mark.parametrize(("language", "question"), STUDENT_HEALTH)
+def test_a_student_asking_who_to_talk_to_fires_student_health_care(language: str, question: str) -> None:
+    assert "student_health_care" in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+@pytest.mark.parametrize(("language", "question"), NOT_STUDENT_HEALTH)
+def test_school_as_the_setting_is_not_student_health_care(language: str, question: str) -> None:
+    assert "student_health_care" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
