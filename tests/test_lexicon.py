@@ -575,3 +575,79 @@ def test_a_student_asking_who_to_talk_to_fires_student_health_care(language: str
 @pytest.mark.parametrize(("language", "question"), NOT_STUDENT_HEALTH)
 def test_school_as_the_setting_is_not_student_health_care(language: str, question: str) -> None:
     assert "student_health_care" not in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")
+
+
+# adult_general_education names an adult completing general education (upper secondary school or the
+# matriculation exam, basic education, raising grades, single upper secondary courses, literacy) as
+# people put it: never finished, only went to school until grade 6, at my age, in the evenings or online
+# while working. A teenager moving on after grade 9, an adult in vocational training, a child who drops
+# out or cannot read yet, or not reading Finnish, are neighbouring needs.
+ADULT_GENERAL_EDUCATION = [
+    ("en", "I'm 35 and never finished high school, can I still do it?"),
+    ("en", "I studied only until 6th grade in my country, can I get a basic education certificate here?"),
+    ("en", "I want to retake exams to raise my high school grades for medical school"),
+    ("fi", "Olen 35 enkä ole käynyt lukiota, voinko vielä suorittaa sen?"),
+    ("fi", "Kävin koulua vain kuusi vuotta kotimaassani"),
+    ("fi", "Voiko lukion käydä iltaisin töiden ohella?"),
+    ("sv", "Jag gick aldrig ut gymnasiet, kan jag gå klart gymnasiet nu?"),
+    ("sv", "Jag vill läsa upp mina betyg för att komma in på läkarlinjen"),
+    ("ru", "Мне 40 лет, я не закончил школу"),
+    ("ru", "У меня только 6 классов образования"),
+    ("uk", "Я не закінчила школу, чи можна вчитися в лукіо дорослою?"),
+    ("uk", "Мама не вміє читати і писати"),
+    ("ar", "عمري 35 وما خلصت الثانوية، بقدر كملها؟"),
+    ("ar", "درست بس للصف السادس ببلدي"),
+    ("ar", "بدي ارفع معدلي لادخل الطب"),
+    ("fa", "فقط تا کلاس ششم درس خوندم، میتونم مدرک سیکل بگیرم؟"),
+    ("fa", "میخوام ترمیم معدل کنم برای پزشکی"),
+    ("fa", "دبیرستان غیرحضوری هست؟"),
+    ("ckb", "تەمەنم ٣٥ ساڵە و ئامادەییم تەواو نەکردووە"),
+    ("ckb", "تهنها تا پۆلی شهش خوێندوومه"),
+    ("ckb", "دەمەوێت نمرەکانم بەرز بکەمەوە بۆ پزیشکی"),
+    ("so", "Waxaan ahay 35 jir, dugsiga sare ma dhammayn"),
+    ("so", "Kaliya ilaa fasalka lixaad ayaan dhigtay"),
+    ("et", "Mul pole keskharidust, kas saan gümnaasiumi täiskasvanuna lõpetada?"),
+    ("et", "Mul on ainult 6 klassi haridus"),
+    ("zh", "我只上过小学，可以在芬兰补学历吗？"),
+    ("zh", "可以边工作边读高中吗？"),
+    ("vi", "Tôi 35 tuổi chưa tốt nghiệp cấp ba, có thể học tiếp không?"),
+    ("vi", "toi chi hoc den lop 6 o que nha"),
+    ("tr", "35 yaşındayım ve liseyi tamamlamadım"),
+    ("tr", "Sadece ilkokul mezunuyum, bu yaştan sonra okula gidebilir miyim?"),
+    ("es", "Tengo 35 años y no terminé el bachillerato"),
+    ("es", "Solo estudié hasta sexto grado en mi país"),
+    ("es", "¿Hay bachillerato a distancia para trabajar y estudiar?"),
+    ("fr", "J'ai 35 ans et je n'ai pas fini le lycée"),
+    ("fr", "Je veux améliorer ma moyenne pour entrer en médecine"),
+    ("fr", "Ma mère est analphabète"),
+]
+NOT_ADULT_GENERAL_EDUCATION = [
+    ("en", "My son will finish comprehensive school next spring, how does the joint application work?"),
+    ("en", "I'm 40 and want to study to become a practical nurse at a vocational school"),
+    ("en", "My 7-year-old can't read yet, does she need learning support?"),
+    ("fi", "Pääsin ylioppilaaksi mutta en päässyt mihinkään kouluun"),
+    ("fi", "Lapsella ei ole peruskoulupaikkaa vielä"),
+    ("fi", "En osaa lukea suomea, kuka auttaa Kelan kirjeen kanssa?"),
+    ("sv", "Min son går ut grundskolan i vår, hur söker man till gymnasiet?"),
+    ("sv", "Jag vill skriva om studentbostäder"),
+    ("ru", "Не умею читать по-фински письма от Кела"),
+    ("uk", "Син закінчує 9 клас, як вступити до ліцею?"),
+    ("ar", "ابني ترك المدرسة"),
+    ("fa", "سیکل قاعدگیم نامنظمه"),
+    ("ckb", "کوڕەکەم ناچێتە قوتابخانە"),
+    ("so", "Maanta iskuul ma aadin"),
+    ("et", "Tahan kutsekooli täiskasvanuna"),
+    ("zh", "我有高中学历，想找工作"),
+    ("vi", "Con tôi học xong lớp 9, làm sao lên cấp 3?"),
+    ("tr", "Oğlum bu yaşta okula başlayabilir mi?"),
+    ("es", "No sé leer finlandés"),
+    ("fr", "Je suis candidat libre au permis de conduire"),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "expected"),
+    [(lang, q, True) for lang, q in ADULT_GENERAL_EDUCATION] + [(lang, q, False) for lang, q in NOT_ADULT_GENERAL_EDUCATION],
+)
+def test_an_adult_completing_school_fires_adult_general_education(language: str, question: str, expected: bool) -> None:
+    assert ("adult_general_education" in names(load_lexicon(DEFAULT_PATH), question, language, "en", "fi")) is expected
