@@ -25,9 +25,12 @@ DEFAULT_PATH = PACKAGE_DIR / "data" / "query_lexicon.yml"
 # Scripts written without spaces between words: a term matches anywhere.
 _UNSPACED = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Arabic-script words may carry one-letter clitics (and/so, then with/for/like) and the
-# article in front; they belong to the word, not to the term.
+# article in front; they belong to the word, not to the term: an Arabic-script term is also
+# tried after each of these prefixes.
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
-_ARABIC_CLITICS = r"(?:[وف]?[بلك]?(?:ال)?)"
+_CLITIC_PREFIXES = tuple(
+    sorted({a + b + c for a in ("", "و", "ف") for b in ("", "ب", "ل", "ك") for c in ("", "ال")}, key=len)
+)
 # A word starts after a space or punctuation, or after an elided article or pronoun (French
 # "l'école", "d'emploi", "qu'il"): one letter, or "qu", and an apostrophe. Inside a word an
 # apostrophe does not start one (Somali "la'aan", English "don't", Ukrainian "здоров'я").
@@ -61,10 +64,10 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
 
 _WORD_STARTS = re.compile(_WORD_START)
-# Every way _ARABIC_CLITICS can match: an Arabic-script term is tried after each of them.
-_CLITIC_PREFIXES = tuple(
-    sorted({a + b + c for a in ("", "و", "ف") for b in ("", "ب", "ل", "ك") for c in ("", "ال")}, key=len)
-)
+# Terms are bucketed by their first characters, so a question is compared only with the terms
+# that start like one of its words: one alternation of all a concept's words per language
+# cost 25-130 ms a question (the engine tries every alternative at every position).
+_KEY_LENGTH = 2
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,6 @@ def _term(term: str) -> _Term | None:
         return _Term("", re.compile(body), arabic=False)
     pattern = re.compile(body + (r"(?![\w])" if whole else ""))
     return _Term(words[0][:_KEY_LENGTH], pattern, arabic=bool(_ARABIC_SCRIPT.search(body)))
-
-
-# Terms are bucketed by their first characters, so a question is compared only with the terms
-# that start like one of its words: one alternation of all a concept's words per language
-# cost 40-130 ms a question (the engine tries every alternative at every position).
-_KEY_LENGTH = 2
 
 
 class _LanguageTerms:
