@@ -187,8 +187,12 @@ class QueryLexicon:
     def expansion(self, text: str, language: str, terms_of: Callable[[str, str], list[str]]) -> list[str]:
         """Index terms (`terms_of(words, catalogue language)`) of the catalogue words of
         the concepts `text` mentions in `language` or a shared language."""
+        return self.expansion_of(self.concepts_in(text, (language, *SHARED_LANGUAGES)), terms_of)
+
+    def expansion_of(self, concepts: Iterable[Concept], terms_of: Callable[[str, str], list[str]]) -> list[str]:
+        """`expansion` for concepts already read from the question."""
         terms: list[str] = []
-        for concept in self.concepts_in(text, (language, *SHARED_LANGUAGES)):
+        for concept in concepts:
             cached = self._terms.get(concept.name)
             if cached is None:
                 cached = [t for lang, words in concept.catalogue.items() for t in terms_of(words, lang)]

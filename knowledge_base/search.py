@@ -109,6 +109,7 @@ class _Retrieved:
     dense_title: dict[int, float]  # best cosine over title passages
     lexical: list[tuple[int, float]]  # BM25, best first
     text: str  # the question as searched (spoken Finnish in standard form)
+    concepts: tuple[Concept, ...] = ()  # lexicon concepts it names (its language and the shared ones)
 
 
 class SearchService:
@@ -361,7 +362,7 @@ class SearchService:
                 continue
             ranked.append((score + self._eligibility_adjustment(service, query), service))
         ranked.sort(key=lambda item: -item[0])
-        if not ranked or not self._relevant(dense, lexical, language, retrieved.text):
+        if not ranked or not self._relevant(retrieved, language):
             return SearchResult(language, [], [self._messages.text("search.no_results", language)])
 
         hits = [self._hit(service, score, language, query, municipality) for score, service in ranked[: query.top_k]]
@@ -425,11 +426,7 @@ class SearchService:
         lexical_score = dict(lexical)
         dense_top = max(dense.values(), default=0.0)
         lexical_top = lexical[0][1] if lexical else 0.0
-        asked = (
-            {c.name for c in self._lexicon.concepts_in(retrieved.text, (language, *SHARED_LANGUAGES))}
-            if self._lexicon and snapshot.lexical is not None
-            else set()
-        )
+        asked = {c.name for c in retrieved.concepts} if snapshot.lexical is not None else set()
         out = []
         for i in top:
             service = snapshot.services[i]
@@ -507,15 +504,16 @@ class SearchService:
             dense[service_index] = max(dense.get(service_index, -1.0), score)
             if ref.kind == "title":
                 dense_title[service_index] = max(dense_title.get(service_index, -1.0), score)
+        concepts = tuple(self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))) if self._lexicon else ()
         lexical: list[tuple[int, float]] = []
         if snapshot.lexical is not None:
-            expansion = self._lexicon.expansion(text, language, snapshot.lexical.terms_of) if self._lexicon else []
+            expansion = self._lexicon.expansion_of(concepts, snapshot.lexical.terms_of) if self._lexicon else []
             lexical = snapshot.lexical.search(
                 text, language, LEXICAL_CANDIDATES, expansion, self._settings.lexicon_weight
             )
         if snapshot.hidden:
             lexical = [(i, score) for i, score in lexical if i not in snapshot.hidden]
-        return _Retrieved(dense, dense_title, lexical, text)
+        return _Retrieved(dense, dense_title, lexical, text, concepts)
 
     def _fuse(self, dense: dict[int, float], lexical: list[tuple[int, float]]) -> dict[int, float]:
         """Reciprocal rank fusion, scaled so that first place in both rankings scores 1."""
@@ -537,9 +535,17 @@ class SearchService:
         return self._colloquial.standard(text, lexical.analyzer.is_finnish_word)
 
     def gate_features(
-        self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str, text: str = ""
+        self,
+        dense: dict[int, float],
+        lexical: list[tuple[int, float]],
+        language: str,
+        text: str = "",
+        concepts: int | None = None,
     ) -> GateFeatures:
-        """`text`: the question as searched (`standard_text`)."""
+        """`text`: the question as searched (`standard_text`); `concepts`: the lexicon concepts it
+        names, when the search has already read them."""
+        if concepts is None:
+            concepts = len(self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))) if self._lexicon else 0
         ordered = sorted(dense.values(), reverse=True)
         top = ordered[0] if ordered else 0.0
         tenth = ordered[min(9, len(ordered) - 1)] if ordered else 0.0
@@ -553,13 +559,14 @@ class SearchService:
             agreement=sum(1 for i in dense_top5 if i in lexical_top) / max(len(dense_top5), 1),
             catalogue_language=language in ("fi", "sv", "en"),
             words=word_count(text),
-            concepts=len(self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))) if self._lexicon else 0,
+            concepts=concepts,
         )
 
-    def _relevant(self, dense: dict[int, float], lexical: list[tuple[int, float]], language: str, text: str) -> bool:
+    def _relevant(self, retrieved: _Retrieved, language: str) -> bool:
         if self._gate is None:
-            return max(dense.values(), default=0.0) >= self._settings.min_relevance
-        return self._gate.accepts(self.gate_features(dense, lexical, language, text))
+            return max(retrieved.dense.values(), default=0.0) >= self._settings.min_relevance
+        features = self.gate_features(retrieved.dense, retrieved.lexical, language, retrieved.text, len(retrieved.concepts))
+        return self._gate.accepts(features)
 
     def warm_up(self, languages: Iterable[str] = ("fi",)) -> None:
         """One query per language through the whole path, so that no user's first query
