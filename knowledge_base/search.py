@@ -407,7 +407,8 @@ class SearchService:
             return [(i, fused[i]) for i in order]
         top, rest = order[:RERANK_DEPTH], order[RERANK_DEPTH:]
         features = self._features(snapshot, retrieved, fused, top, language)
-        reranked = sorted(((i, self._reranker.probability(f)) for i, f in features), key=lambda item: -item[1])
+        probabilities = self._reranker.probabilities([f for _i, f in features])
+        reranked = sorted(zip([i for i, _f in features], probabilities, strict=True), key=lambda item: -item[1])
         floor = reranked[-1][1]
         ceiling = fused[rest[0]] if rest else 1.0
         return reranked + [(i, floor * 0.99 * fused[i] / ceiling) for i in rest]

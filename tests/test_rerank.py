@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_base.contracts import Query
-from knowledge_base.rerank import FEATURE_COUNT, RERANK_DEPTH, CandidateFeatures, Reranker
+from knowledge_base.rerank import FEATURE_COUNT, RERANK_DEPTH, CandidateFeatures, Reranker, Tree
 from knowledge_base.search import SearchService
 from knowledge_base.settings import PACKAGE_DIR, Settings
 
@@ -19,25 +19,44 @@ QUESTION = "jäin työttömäksi ja tarvitsen neuvoa mitä nyt pitää tehdä"
 
 
 def only(position: int, weight: float) -> Reranker:
-    weights = [0.0] * FEATURE_COUNT
-    weights[position] = weight
-    return Reranker(tuple(weights), 0.0, (0.0,) * FEATURE_COUNT, (1.0,) * FEATURE_COUNT)
+    """One tree with one split: `weight` added where the feature is above 0.5."""
+    return Reranker(0.0, (Tree(feature=(position, -1, -1), threshold=(0.5, 0.0, 0.0), left=(1, -1, -1), right=(2, -1, -1), value=(0.0, 0.0, weight)),))
+
+
+def walked(model: Reranker, vector: list[float]) -> float:
+    """The score by following each tree node by node, as its file describes it."""
+    total = model.baseline
+    for tree in model.trees:
+        node = 0
+        while tree.feature[node] >= 0:
+            node = tree.left[node] if vector[tree.feature[node]] <= tree.threshold[node] else tree.right[node]
+        total += tree.value[node]
+    return total
 
 
 def test_reranker_file_round_trip_and_stale_file(tmp_path: Path) -> None:
     path = tmp_path / "reranker.json"
     path.write_text(only(NATIONAL, 1.0).to_json(), encoding="utf-8")
-    assert Reranker.load(path) == only(NATIONAL, 1.0)
+    assert Reranker.load(path).trees == only(NATIONAL, 1.0).trees
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["weights"] = data["weights"][:-1]
+    data["feature_count"] = FEATURE_COUNT - 1
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValueError, match="refit"):
         Reranker.load(path)
 
 
-def test_shipped_reranker_fits_the_features() -> None:
+def test_shipped_reranker_scores_every_candidate_as_its_trees_say(search_service: SearchService) -> None:
     shipped = Reranker.load(PACKAGE_DIR / "data" / "reranker.json")
-    assert len(shipped.weights) == FEATURE_COUNT
+    assert len(shipped.trees) >= 50
+    assert all(0 <= f < FEATURE_COUNT for tree in shipped.trees for f in tree.feature if f >= 0)
+    _dense, _lexical, candidates = search_service.candidate_features(QUESTION, "fi")
+    vectors = [f.vector() for _i, f in candidates]
+    scores = shipped.scores(vectors)
+    assert len(set(scores.round(6).tolist())) > len(vectors) // 2  # the trees tell candidates apart
+    assert scores == pytest.approx([walked(shipped, v) for v in vectors], abs=1e-9)
+    probabilities = shipped.probabilities([f for _i, f in candidates])
+    assert all(0.0 < p < 1.0 for p in probabilities)
+    assert shipped.probabilities([]) == []
 
 
 def test_empty_setting_turns_the_reranker_off(monkeypatch: pytest.MonkeyPatch) -> None:
