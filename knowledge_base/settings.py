@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     )
     relevance_gate: Path | None = Field(
         default=PACKAGE_DIR / "data" / "relevance_gate.json",
-        description="Fitted off-topic gate (bench/fit_gate.py); none means the min_relevance threshold.",
+        description="Fitted off-topic gate (bench/bench_search_quality.py --write-gate); none means the min_relevance threshold.",
     )
     reranker: Path | None = Field(
         default=PACKAGE_DIR / "data" / "reranker.json",
