@@ -218,7 +218,6 @@ def exported(classifier: HistGradientBoostingClassifier) -> Reranker:
     private arrays (leaf values already shrunk by the learning rate), so fit_reranker checks
     that the export scores every row as scikit-learn does. Thresholds are kept exact: they
     can equal a feature value, and rounding them moved rows across splits."""
-
     trees = []
     for (predictor,) in classifier._predictors:  # noqa: SLF001 - binary: one tree per iteration
         nodes = predictor.nodes

@@ -53,29 +53,14 @@ class GateFeatures:
 
 
 @dataclass(frozen=True)
-class StandardisedLinear:
-    """A linear model over features standardised as they were when it was fitted (the
-    off-topic gate and the reranker)."""
+class RelevanceGate:
+    """Logistic regression over GateFeatures (standardised as they were when it was fitted),
+    fitted on the dev set by bench/bench_search_quality.py --write-gate."""
 
     weights: tuple[float, ...]
     bias: float
     means: tuple[float, ...]
     scales: tuple[float, ...]
-
-    def score_of(self, vector: Sequence[float]) -> float:
-        z = self.bias
-        for value, weight, mean, scale in zip(vector, self.weights, self.means, self.scales, strict=True):
-            z += weight * (value - mean) / scale
-        return z
-
-    def payload(self) -> dict[str, object]:
-        return {"weights": list(self.weights), "bias": self.bias, "means": list(self.means), "scales": list(self.scales)}
-
-
-@dataclass(frozen=True)
-class RelevanceGate(StandardisedLinear):
-    """Logistic regression over GateFeatures, fitted on the dev set by bench/bench_search_quality.py --write-gate."""
-
     threshold: float
     # Questions of at most SHORT_WORDS words get their own threshold, set like the main one
     # (at the false rejection bench_search_quality.py aims at) but on short dev questions
@@ -86,7 +71,10 @@ class RelevanceGate(StandardisedLinear):
         return self.probability_of(features.vector())
 
     def probability_of(self, vector: Sequence[float]) -> float:
-        return 1.0 / (1.0 + math.exp(-self.score_of(vector)))
+        z = self.bias
+        for value, weight, mean, scale in zip(vector, self.weights, self.means, self.scales, strict=True):
+            z += weight * (value - mean) / scale
+        return 1.0 / (1.0 + math.exp(-z))
 
     def accepts(self, features: GateFeatures) -> bool:
         return self.probability(features) >= self.threshold_for(features.words)
@@ -116,7 +104,10 @@ class RelevanceGate(StandardisedLinear):
 
     def to_json(self, extra: Mapping[str, object] | None = None) -> str:
         payload = {
-            **self.payload(),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "means": list(self.means),
+            "scales": list(self.scales),
             "threshold": self.threshold,
             "short_threshold": self.short_threshold,
             **(extra or {}),
