@@ -189,9 +189,10 @@ def test_browser_edit_review_publish_then_found_by_search(
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
         wait_for(lambda: driver.current_url.endswith(f"/content/services/{service}"))
-        driver.find_element(By.ID, "edit-service").click()
+        # The new URL shows before the page has loaded: wait for the element too.
+        wait_for(lambda: driver.find_elements(By.ID, "edit-service"))[0].click()
         wait_for(lambda: "/content/versions/" in driver.current_url)
-        name = driver.find_element(By.ID, "text-en-name")
+        name = wait_for(lambda: driver.find_elements(By.ID, "text-en-name"))[0]
         name.clear()
         name.send_keys(marker)
         summary = driver.find_element(By.ID, "text-en-summary")

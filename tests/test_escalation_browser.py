@@ -101,7 +101,8 @@ def test_citizen_escalates_counsellor_takes_replies_and_survives_a_restart(bot_s
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.CSS_SELECTOR, "form.login button").click()
         wait.until(lambda d: d.current_url.endswith("/console/queue"))
-        Select(browser.find_element(By.ID, "presence-status")).select_by_value("online")
+        # The new URL shows before the page has loaded: wait for the element, not just the URL.
+        Select(wait.until(lambda d: d.find_element(By.ID, "presence-status"))).select_by_value("online")
         wait.until(lambda d: Select(d.find_element(By.ID, "presence-status")).first_selected_option.get_attribute("value") == "online")
         wait.until(lambda d: d.find_element(By.ID, "live").text != "")  # the queue stream is connected
 
@@ -122,7 +123,7 @@ def test_citizen_escalates_counsellor_takes_replies_and_survives_a_restart(bot_s
         # Takes it: the conversation page shows the bot part and the bot's summary.
         browser.find_element(By.CSS_SELECTOR, f"{row} button.take").click()
         wait.until(lambda d: d.current_url.endswith(f"/console/tickets/{ticket.id}"))
-        transcript = browser.find_element(By.ID, "transcript").text
+        transcript = wait.until(lambda d: d.find_element(By.ID, "transcript")).text
         assert "vaihtaa alaa" in transcript and "haluan puhua ihmisen kanssa" in transcript
         assert "Bot " in transcript and "situation" in browser.find_element(By.ID, "h-summary").find_element(By.XPATH, "..").text
 
