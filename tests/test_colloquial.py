@@ -30,6 +30,8 @@ def colloquial() -> ColloquialFinnish:
         ("ei oo saanu paikkaa", "ei ole saanut paikkaa"),
         ("amiksessa ekaa vuotta", "ammattikoulussa ensimmäistä vuotta"),
         ("Kelast ei oo tullu mitään", "Kelasta ei ole tullut mitään"),
+        # the catalogue's own word for the employment office, not "työvoimatoimisto" (no service uses it)
+        ("pitääks mennä työkkäriin", "pitääkö mennä työllisyyspalvelut"),
         # verbs: participles without their t, the conditional -is, clipped -ks/-kse question forms
         ("oon ollu työttömänä puol vuotta", "olen ollut työttömänä puoli vuotta"),
         ("mistä vois saada apua, en tiiä mitä pitäis tehä", "mistä voisi saada apua, en tiedä mitä pitäisi tehdä"),
