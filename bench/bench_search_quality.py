@@ -222,13 +222,17 @@ def exported(classifier: HistGradientBoostingClassifier) -> Reranker:
     for (predictor,) in classifier._predictors:  # noqa: SLF001 - binary: one tree per iteration
         nodes = predictor.nodes
         leaf = nodes["is_leaf"].astype(bool)
+
+        def split(field: str, at_leaf: float) -> tuple:  # the field where a node splits, `at_leaf` at leaves
+            return tuple(np.where(leaf, at_leaf, nodes[field]).tolist())
+
         trees.append(
             Tree(
-                feature=tuple(-1 if is_leaf else int(f) for f, is_leaf in zip(nodes["feature_idx"], leaf, strict=True)),
-                threshold=tuple(0.0 if is_leaf else float(t) for t, is_leaf in zip(nodes["num_threshold"], leaf, strict=True)),
-                left=tuple(-1 if is_leaf else int(n) for n, is_leaf in zip(nodes["left"], leaf, strict=True)),
-                right=tuple(-1 if is_leaf else int(n) for n, is_leaf in zip(nodes["right"], leaf, strict=True)),
-                value=tuple(float(v) if is_leaf else 0.0 for v, is_leaf in zip(nodes["value"], leaf, strict=True)),
+                feature=tuple(int(f) for f in split("feature_idx", -1)),
+                threshold=split("num_threshold", 0.0),
+                left=tuple(int(n) for n in split("left", -1)),
+                right=tuple(int(n) for n in split("right", -1)),
+                value=tuple(np.where(leaf, nodes["value"], 0.0).tolist()),
             )
         )
     return Reranker(float(np.ravel(classifier._baseline_prediction)[0]), tuple(trees))  # noqa: SLF001

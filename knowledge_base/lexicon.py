@@ -184,13 +184,9 @@ class QueryLexicon:
         """(language, words) of every concept: shipped with the catalogue's analysed terms."""
         return [(lang, words) for concept in self.concepts for lang, words in concept.catalogue.items()]
 
-    def expansion(self, text: str, language: str, terms_of: Callable[[str, str], list[str]]) -> list[str]:
+    def expansion(self, concepts: Iterable[Concept], terms_of: Callable[[str, str], list[str]]) -> list[str]:
         """Index terms (`terms_of(words, catalogue language)`) of the catalogue words of
-        the concepts `text` mentions in `language` or a shared language."""
-        return self.expansion_of(self.concepts_in(text, (language, *SHARED_LANGUAGES)), terms_of)
-
-    def expansion_of(self, concepts: Iterable[Concept], terms_of: Callable[[str, str], list[str]]) -> list[str]:
-        """`expansion` for concepts already read from the question."""
+        `concepts`, the ones a question names (`concepts_in`)."""
         terms: list[str] = []
         for concept in concepts:
             cached = self._terms.get(concept.name)

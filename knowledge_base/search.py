@@ -408,7 +408,7 @@ class SearchService:
         top, rest = order[:RERANK_DEPTH], order[RERANK_DEPTH:]
         features = self._features(snapshot, retrieved, fused, top, language)
         probabilities = self._reranker.probabilities([f for _i, f in features])
-        reranked = sorted(zip([i for i, _f in features], probabilities, strict=True), key=lambda item: -item[1])
+        reranked = sorted(zip((i for i, _f in features), probabilities), key=lambda item: -item[1])
         floor = reranked[-1][1]
         ceiling = fused[rest[0]] if rest else 1.0
         return reranked + [(i, floor * 0.99 * fused[i] / ceiling) for i in rest]
@@ -508,7 +508,7 @@ class SearchService:
         concepts = tuple(self._lexicon.concepts_in(text, (language, *SHARED_LANGUAGES))) if self._lexicon else ()
         lexical: list[tuple[int, float]] = []
         if snapshot.lexical is not None:
-            expansion = self._lexicon.expansion_of(concepts, snapshot.lexical.terms_of) if self._lexicon else []
+            expansion = self._lexicon.expansion(concepts, snapshot.lexical.terms_of) if self._lexicon else []
             lexical = snapshot.lexical.search(
                 text, language, LEXICAL_CANDIDATES, expansion, self._settings.lexicon_weight
             )

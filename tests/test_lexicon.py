@@ -97,11 +97,11 @@ def test_only_the_given_languages_are_looked_up(small: QueryLexicon) -> None:
 
 def test_expansion_gives_catalogue_index_terms(small: QueryLexicon) -> None:
     analyzer = Analyzer()
-    terms = small.expansion("потерял работу, ищу apartment", "ru", analyzer.analyze)
+    terms = small.expansion(small.concepts_in("потерял работу, ищу apartment", ("ru", *SHARED_LANGUAGES)), analyzer.analyze)
     # Finnish lemmas and English stems, as the catalogue's indexes hold them
     assert {"työtön", "työttömyys", "unemploy", "asunto", "hous"} <= set(terms)
     assert len(terms) == len(set(terms))
-    assert small.expansion("привет", "ru", analyzer.analyze) == []
+    assert small.expansion(small.concepts_in("привет", ("ru", *SHARED_LANGUAGES)), analyzer.analyze) == []
 
 
 def test_shipped_lexicon_covers_every_language() -> None:
